@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * libostp: the OSTP protocol core, sans I/O.
+ *
+ * A session turns received bytes into events and requests into bytes to
+ * send.  It never touches a socket, a file descriptor or the clock: the
+ * caller feeds bytes, drains output, and passes the time (milliseconds on
+ * any monotonic clock) into every call that needs it.
+ *
+ * Every function that can fail returns 0 or a negative enum ostp_err.
+ */
+#ifndef OSTP_H
+#define OSTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ostp_err {
+	OSTP_OK = 0,
+	OSTP_E_SHORT = -1,        /* input ends before the record does */
+	OSTP_E_LONG = -2,         /* record longer than its maximum */
+	OSTP_E_PAD = -3,          /* bad padding length byte */
+	OSTP_E_RESERVED = -4,     /* a reserved bit or byte is not zero */
+	OSTP_E_SEQ = -5,          /* peer block sequence zero or out of order */
+	OSTP_E_LEN = -6,          /* frame len > 4096, or a field length is wrong */
+	OSTP_E_TAG = -7,          /* AES-GCM authentication failed */
+	OSTP_E_REPLAY = -8,       /* frame counter below the expected one */
+	OSTP_E_SKIP = -9,         /* frame counter above the expected one */
+	OSTP_E_CHAIN_TRUNC = -10, /* chain cut short (short middle frame, close, EOF) */
+	OSTP_E_CHAIN_LONG = -11,  /* chain longer than OSTP_MSG_MAX */
+	OSTP_E_CHAIN_MIX = -12,   /* another message type inside a chain */
+	OSTP_E_USER = -13,        /* username empty, too long or bad characters */
+	OSTP_E_PASS = -14,        /* password too long */
+	OSTP_E_TYPE = -15,        /* unknown message type or management type */
+	OSTP_E_STATE = -16,       /* message not allowed in this state */
+	OSTP_E_PEER = -17,        /* malformed peer entry */
+	OSTP_E_SIG = -18,         /* server signature does not verify */
+	OSTP_E_KEY_MISMATCH = -19,/* server key is not the pinned one */
+	OSTP_E_AUTH = -20,        /* authentication refused */
+	OSTP_E_AUTH_REQUIRED = -21,/* server requires user authentication */
+	OSTP_E_SPW = -22,         /* parameter arbitration failed */
+	OSTP_E_RESOURCE = -23,    /* server out of resources */
+	OSTP_E_TIMEOUT = -24,     /* handshake or keepalive deadline passed */
+	OSTP_E_CLOSED = -25,      /* session is closed */
+	OSTP_E_EOF = -26,         /* transport closed without an authenticated close */
+	OSTP_E_BUSY = -27,        /* output queue full: drop and count */
+	OSTP_E_NOMEM = -28,
+	OSTP_E_CRYPTO = -29,      /* key exchange produced an invalid secret */
+	OSTP_E_NOAES = -30,       /* CPU lacks AES-NI/PCLMUL: AES-256-GCM unavailable */
+	OSTP_E_INVAL = -31,       /* bad argument from the caller */
+	OSTP_E_SYNTAX = -32,      /* trust list or text input malformed */
+	OSTP_E_CONFIG = -33,      /* malformed CONFIG record */
+};
+
+const char *ostp_strerror(int err);
+
+/* Session Request options byte. */
+#define OSTP_OPT_U           0x01u /* user authentication follows */
+#define OSTP_OPT_P           0x02u /* client wants peer blocks */
+
+/* Session Parameter Word bits (docs/PROTOCOL.md "SPW bits"). */
+#define OSTP_SPW_CONFIG      0x0001u /* server pushes MTU and addresses */
+#define OSTP_SPW_IPV4        0x0002u /* carry IPv4 packets */
+#define OSTP_SPW_IPV6        0x0004u /* carry IPv6 packets */
+#define OSTP_SPW_GSO         0x0008u /* DATA_GSO messages (virtio-net header) */
+#define OSTP_SPW_RELAY       0x0010u /* server relays to other clients (permission) */
+#define OSTP_SPW_MESH        0x0020u /* client may accept mesh links (permission) */
+#define OSTP_SPW_DEFINED     0x003fu
+#define OSTP_SPW_QUICK       0x8000u /* quick session request: skip arbitration */
+
+/* Close reasons carried by an authenticated CLOSE. */
+enum ostp_close_reason {
+	OSTP_CLOSE_NORMAL = 0,
+	OSTP_CLOSE_PROTOCOL = 1,
+	OSTP_CLOSE_AUTH_FAILED = 2,
+	OSTP_CLOSE_AUTH_REQUIRED = 3,
+	OSTP_CLOSE_TIMEOUT = 4,
+	OSTP_CLOSE_SPW = 5,
+	OSTP_CLOSE_RESOURCE = 6,
+	OSTP_CLOSE_SHUTDOWN = 7,
+	OSTP_CLOSE_REVOKED = 8,
+};
+const char *ostp_close_reason_str(uint8_t reason);
+
+struct ostp_peer {
+	uint16_t port;
+	char host[46];           /* textual IPv4 or IPv6 address, NUL-terminated */
+	uint8_t id_pk[32];       /* the peer's Ed25519 identity key */
+};
+
+struct ostp_config_addr {
+	uint8_t family;          /* 4 or 6 */
+	uint8_t prefix_len;
+	uint8_t addr[16];        /* IPv4 in the first 4 bytes, rest zero */
+};
+
+struct ostp_config {
+	uint16_t mtu;            /* 0: no opinion */
+	uint8_t n_addr;
+	struct ostp_config_addr addr[8];
+};
+
+/* Randomness source; tests replace it to make handshakes reproducible. */
+struct ostp_rng {
+	void (*fill)(void *ctx, uint8_t *buf, size_t len);
+	void *ctx;
+};
+
+struct ostp_timing {
+	uint32_t handshake_ms;   /* whole handshake deadline (default 5000) */
+	uint32_t keepalive_ms;   /* idle time before an echo request (default 10000) */
+	uint32_t dead_ms;        /* silence before the session is dead (default 30000) */
+	uint32_t rekey_ms;       /* rekey interval (default 120000) */
+};
+
+struct ostp_client_config {
+	uint8_t options;         /* OSTP_OPT_U | OSTP_OPT_P */
+	const char *username;    /* copied; needed with OSTP_OPT_U */
+	const char *password;    /* copied and wiped by the session */
+	uint16_t spw;            /* requested SPW; OSTP_SPW_QUICK for a quick request */
+	bool tofu;               /* accept any server key and report it */
+	uint8_t server_pk[32];   /* pinned Ed25519 key when !tofu */
+	unsigned max_peer_blocks;/* TRUNC after this many (0: read all) */
+	struct ostp_timing timing;
+	size_t outq_max;         /* data refused past this (default 1 MiB) */
+	uint8_t pad_len;         /* 0: random in 8..32 */
+};
+
+struct ostp_server_config {
+	const uint8_t *identity_sk;   /* Ed25519 secret key, 64 bytes, borrowed */
+	bool require_auth;
+	uint16_t spw_supported;       /* bits this server implements */
+	uint16_t spw_default;         /* applied to quick session requests */
+	uint16_t spw_permitted;       /* for sessions without user auth */
+	struct ostp_timing timing;
+	size_t outq_max;
+	unsigned max_auth_attempts;   /* default 3 */
+	unsigned max_pap_rounds;      /* default 4 */
+};
+
+enum ostp_role { OSTP_ROLE_CLIENT, OSTP_ROLE_SERVER };
+
+enum ostp_event_type {
+	OSTP_EV_NONE = 0,
+	OSTP_EV_SERVER_KEY,      /* client, TOFU: server_pk to record */
+	OSTP_EV_HANDSHAKE,       /* keys agreed; client: server authenticated */
+	OSTP_EV_AUTH_REQUEST,    /* server: answer with ostp_server_auth_reply() */
+	OSTP_EV_AUTH_RESULT,     /* client: code */
+	OSTP_EV_ESTABLISHED,     /* both: spw agreed, data may flow */
+	OSTP_EV_PEER_BLOCK,      /* client: peers[npeers], seq */
+	OSTP_EV_CONFIG,          /* client: config */
+	OSTP_EV_MESSAGE,         /* both: msg_type, data[len] */
+	OSTP_EV_CLOSED,          /* both: err, and close_reason when clean */
+};
+
+struct ostp_event {
+	enum ostp_event_type type;
+	int err;                 /* EV_CLOSED: 0 for a clean close, else why */
+	bool peer_closed;        /* EV_CLOSED: the peer sent an authenticated CLOSE */
+	uint8_t close_reason;    /* EV_CLOSED: reason sent or received */
+	uint8_t code;            /* EV_AUTH_RESULT */
+	uint16_t spw;            /* EV_ESTABLISHED */
+	uint8_t msg_type;        /* EV_MESSAGE */
+	const uint8_t *data;     /* EV_MESSAGE: valid until the next call */
+	size_t len;
+	const char *username;    /* EV_AUTH_REQUEST */
+	const char *password;    /* EV_AUTH_REQUEST: wiped after the reply */
+	size_t password_len;
+	const uint8_t *server_pk;/* EV_SERVER_KEY, EV_HANDSHAKE (client) */
+	const struct ostp_peer *peers; /* EV_PEER_BLOCK */
+	size_t npeers;
+	uint8_t seq;
+	const struct ostp_config *config; /* EV_CONFIG */
+};
+
+typedef struct ostp_session ostp_session;
+
+/* Call once: checks libsodium and AES-256-GCM support. */
+int ostp_init(void);
+
+int ostp_client_new(ostp_session **out, const struct ostp_client_config *cfg,
+		    const struct ostp_rng *rng, uint64_t now_ms);
+int ostp_server_new(ostp_session **out, const struct ostp_server_config *cfg,
+		    const struct ostp_rng *rng, uint64_t now_ms);
+/* Wipes every key and secret, then frees. */
+void ostp_session_free(ostp_session *s);
+
+/* Consume received bytes until one event is ready or the input is used up.
+ * *used says how many bytes were consumed; call again with the rest.
+ * A protocol error closes the session (queuing an authenticated CLOSE when
+ * keys exist) and returns the error, with ev->type == OSTP_EV_CLOSED. */
+int ostp_feed(ostp_session *s, const uint8_t *in, size_t len, size_t *used,
+	      uint64_t now_ms, struct ostp_event *ev);
+/* The transport reached EOF. */
+int ostp_eof(ostp_session *s, struct ostp_event *ev);
+/* Timers: handshake deadline, keepalive, dead peer, rekey. */
+int ostp_tick(ostp_session *s, uint64_t now_ms, struct ostp_event *ev);
+/* Earliest time ostp_tick() has something to do. */
+uint64_t ostp_next_deadline(const ostp_session *s);
+
+/* Bytes waiting to be written to the transport. */
+size_t ostp_output(const ostp_session *s, const uint8_t **p);
+void ostp_output_consume(ostp_session *s, size_t n);
+
+/* Seal one message (chained when longer than a frame) into the output.
+ * OSTP_E_BUSY when the output queue is over its limit. */
+int ostp_send(ostp_session *s, uint8_t msg_type, const uint8_t *data, size_t len);
+/* Authenticated close: queue CLOSE and stop accepting input. */
+int ostp_close(ostp_session *s, uint8_t reason);
+
+/* Server side. */
+int ostp_server_auth_reply(ostp_session *s, bool ok, uint16_t spw_permitted);
+int ostp_server_set_peers(ostp_session *s, const struct ostp_peer *peers, size_t n);
+int ostp_server_set_config(ostp_session *s, const struct ostp_config *c);
+void ostp_server_set_resource_ok(ostp_session *s, bool ok);
+
+enum ostp_role ostp_session_role(const ostp_session *s);
+bool ostp_session_established(const ostp_session *s);
+bool ostp_session_closed(const ostp_session *s);
+uint16_t ostp_session_spw(const ostp_session *s);
+uint8_t ostp_session_options(const ostp_session *s);
+const char *ostp_session_user(const ostp_session *s);
+
+/* Identity keys (Ed25519). */
+int ostp_identity_generate(uint8_t pk[32], uint8_t sk[64]);
+int ostp_identity_from_seed(uint8_t pk[32], uint8_t sk[64], const uint8_t seed[32]);
+
+/* ---- Trusted users list (lib/trust.c) ----------------------------------- */
+typedef struct ostp_trust ostp_trust;
+/* warn() is told about lines that are accepted but suspicious ("root"). */
+typedef void (*ostp_trust_warn_fn)(void *ctx, size_t line, const char *msg);
+int ostp_trust_parse(ostp_trust **out, const char *buf, size_t len,
+		     size_t *bad_line, ostp_trust_warn_fn warn, void *ctx);
+bool ostp_trust_contains(const ostp_trust *t, const char *user);
+size_t ostp_trust_count(const ostp_trust *t);
+const char *ostp_trust_name(const ostp_trust *t, size_t i);
+void ostp_trust_free(ostp_trust *t);
+/* 1..64 bytes of [A-Za-z0-9._-], not starting with '-' or '.' */
+bool ostp_username_valid(const char *name, size_t len);
+
+/* ---- Password hashes (lib/auth.c) --------------------------------------- */
+/* Argon2id via crypto_pwhash_str.  verify with hash == NULL spends the same
+ * time on a dummy hash and returns false, so unknown users are not told
+ * apart from wrong passwords. */
+int ostp_pw_hash(char out[128], const char *pw, size_t pw_len);
+bool ostp_pw_verify(const char *hash, const char *pw, size_t pw_len);
+
+#endif

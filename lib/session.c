@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Session plumbing common to both roles: byte intake and frame reassembly,
+ * message chaining, the output queue, timers and the authenticated close.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+static void default_fill(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	randombytes_buf(buf, len);
+}
+
+int ostp_init(void)
+{
+	/* libsodium sizes the protocol relies on, checked at run time as
+	 * tomsg advises: a different build must fail loudly, not silently. */
+	if (sodium_init() < 0)
+		return OSTP_E_CRYPTO;
+	if (crypto_kx_PUBLICKEYBYTES != 32 || crypto_kx_SECRETKEYBYTES != 32 ||
+	    crypto_kx_SESSIONKEYBYTES != 32 || crypto_aead_aes256gcm_KEYBYTES != 32 ||
+	    crypto_aead_aes256gcm_NPUBBYTES != OSTP_NONCE_LEN ||
+	    crypto_aead_aes256gcm_ABYTES != OSTP_TAG_LEN ||
+	    crypto_sign_ed25519_BYTES != OSTP_SIG_LEN)
+		return OSTP_E_CRYPTO;
+	if (!crypto_aead_aes256gcm_is_available())
+		return OSTP_E_NOAES;
+	return OSTP_OK;
+}
+
+void ostp_rng_fill(ostp_session *s, uint8_t *buf, size_t len)
+{
+	s->rng.fill(s->rng.ctx, buf, len);
+}
+
+static void timing_defaults(struct ostp_timing *t, const struct ostp_timing *in)
+{
+	*t = *in;
+	if (!t->handshake_ms)
+		t->handshake_ms = 5000;
+	if (!t->keepalive_ms)
+		t->keepalive_ms = 10000;
+	if (!t->dead_ms)
+		t->dead_ms = 30000;
+	if (!t->rekey_ms)
+		t->rekey_ms = 120000;
+}
+
+ostp_session *ostp_session_alloc(enum ostp_role role, const struct ostp_rng *rng,
+				 const struct ostp_timing *timing, size_t outq_max,
+				 uint64_t now)
+{
+	ostp_session *s = aligned_alloc(16, (sizeof(*s) + 15u) & ~(size_t)15u);
+
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->role = role;
+	s->rng.fill = rng && rng->fill ? rng->fill : default_fill;
+	s->rng.ctx = rng ? rng->ctx : NULL;
+	timing_defaults(&s->timing, timing);
+	s->outq_max = outq_max ? outq_max : OSTP_OUTQ_DEFAULT;
+	s->created_ms = s->last_rx_ms = s->last_echo_ms = s->last_rekey_ms = now;
+	s->max_pap_rounds = 4;
+	return s;
+}
+
+void ostp_wipe_handshake(ostp_session *s)
+{
+	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
+	sodium_memzero(s->th, sizeof(s->th));
+}
+
+static void wipe_secrets(ostp_session *s)
+{
+	ostp_wipe_handshake(s);
+	ostp_dir_wipe(&s->tx);
+	ostp_dir_wipe(&s->rx);
+	sodium_memzero(s->ctl, sizeof(s->ctl));
+	if (s->msg)
+		sodium_memzero(s->msg, OSTP_MSG_MAX);
+	if (s->role == OSTP_ROLE_CLIENT) {
+		sodium_memzero(s->u.c.password, sizeof(s->u.c.password));
+	} else {
+		sodium_memzero(&s->u.s.sap, sizeof(s->u.s.sap));
+	}
+	s->keys = false;
+}
+
+void ostp_session_free(ostp_session *s)
+{
+	if (!s)
+		return;
+	wipe_secrets(s);
+	if (s->role == OSTP_ROLE_SERVER)
+		ostp_server_free_part(s);
+	free(s->msg);
+	free(s->out);
+	sodium_memzero(s, sizeof(*s));
+	free(s);
+}
+
+void ostp_set_keys(ostp_session *s, const struct ostp_keys *k)
+{
+	bool client = s->role == OSTP_ROLE_CLIENT;
+
+	ostp_dir_init(&s->tx, client ? k->c2s : k->s2c);
+	ostp_dir_init(&s->rx, client ? k->s2c : k->c2s);
+	s->keys = true;
+}
+
+/* ---- output queue --------------------------------------------------------- */
+
+static size_t out_pending(const ostp_session *s)
+{
+	return s->out_len - s->out_off;
+}
+
+/* Hard ceiling whatever the caller does: the data limit plus one whole
+ * chained message plus room for control replies. */
+static size_t out_hard_cap(const ostp_session *s)
+{
+	return s->outq_max + 2u * (OSTP_MSG_MAX + OSTP_CHAIN_FRAMES_MAX * OSTP_FRAME_HDR_LEN);
+}
+
+static uint8_t *out_reserve(ostp_session *s, size_t n)
+{
+	if (out_pending(s) + n > out_hard_cap(s))
+		return NULL;
+	if (s->out_off && s->out_len + n > s->out_cap) {
+		memmove(s->out, s->out + s->out_off, out_pending(s));
+		s->out_len -= s->out_off;
+		s->out_off = 0;
+	}
+	if (s->out_len + n > s->out_cap) {
+		size_t cap = s->out_cap ? s->out_cap : 4096;
+		uint8_t *p;
+
+		while (cap < s->out_len + n)
+			cap *= 2;
+		p = realloc(s->out, cap);
+		if (!p)
+			return NULL;
+		s->out = p;
+		s->out_cap = cap;
+	}
+	s->out_len += n;
+	return s->out + s->out_len - n;
+}
+
+int ostp_queue_raw(ostp_session *s, const uint8_t *data, size_t len)
+{
+	uint8_t *p = out_reserve(s, len);
+
+	if (!p)
+		return OSTP_E_NOMEM;
+	memcpy(p, data, len);
+	return OSTP_OK;
+}
+
+static bool chainable(uint8_t type)
+{
+	return type == OSTP_MSG_DATA || type == OSTP_MSG_DATA_GSO;
+}
+
+int ostp_queue_msg(ostp_session *s, uint8_t type, const uint8_t *data, size_t len)
+{
+	size_t nframes = len ? (len + OSTP_FRAME_PAYLOAD_MAX - 1) / OSTP_FRAME_PAYLOAD_MAX : 1;
+	uint8_t *p;
+
+	if (!s->keys || s->close_sent)
+		return OSTP_E_CLOSED;
+	if (len > OSTP_MSG_MAX || (nframes > 1 && !chainable(type)))
+		return OSTP_E_LONG;
+	p = out_reserve(s, len + nframes * OSTP_FRAME_HDR_LEN);
+	if (!p)
+		return OSTP_E_NOMEM;
+	for (size_t i = 0; i < nframes; i++) {
+		size_t off = i * OSTP_FRAME_PAYLOAD_MAX;
+		size_t n = len - off < OSTP_FRAME_PAYLOAD_MAX ? len - off : OSTP_FRAME_PAYLOAD_MAX;
+		uint8_t flags = i + 1 < nframes ? OSTP_FLAG_MORE : 0;
+		int err = ostp_frame_seal(&s->tx, p, type, flags, data + off, n,
+					  p + OSTP_FRAME_HDR_LEN);
+		if (err)
+			return err;
+		p += OSTP_FRAME_HDR_LEN + n;
+	}
+	return OSTP_OK;
+}
+
+size_t ostp_output(const ostp_session *s, const uint8_t **p)
+{
+	*p = s->out ? s->out + s->out_off : NULL;
+	return out_pending(s);
+}
+
+void ostp_output_consume(ostp_session *s, size_t n)
+{
+	if (n > out_pending(s))
+		n = out_pending(s);
+	s->out_off += n;
+	if (s->out_off == s->out_len) {
+		s->out_off = s->out_len = 0;
+		/* An idle session should not keep a burst's worth of memory. */
+		if (s->out_cap > 65536) {
+			free(s->out);
+			s->out = NULL;
+			s->out_cap = 0;
+		}
+	}
+}
+
+/* ---- close ---------------------------------------------------------------- */
+
+static uint8_t reason_for(int err)
+{
+	switch (err) {
+	case OSTP_OK: return OSTP_CLOSE_NORMAL;
+	case OSTP_E_AUTH: return OSTP_CLOSE_AUTH_FAILED;
+	case OSTP_E_AUTH_REQUIRED: return OSTP_CLOSE_AUTH_REQUIRED;
+	case OSTP_E_TIMEOUT: return OSTP_CLOSE_TIMEOUT;
+	case OSTP_E_SPW: return OSTP_CLOSE_SPW;
+	case OSTP_E_RESOURCE: return OSTP_CLOSE_RESOURCE;
+	default: return OSTP_CLOSE_PROTOCOL;
+	}
+}
+
+static int err_for(uint8_t reason)
+{
+	switch (reason) {
+	case OSTP_CLOSE_NORMAL:
+	case OSTP_CLOSE_SHUTDOWN: return OSTP_OK;
+	case OSTP_CLOSE_AUTH_FAILED:
+	case OSTP_CLOSE_REVOKED: return OSTP_E_AUTH;
+	case OSTP_CLOSE_AUTH_REQUIRED: return OSTP_E_AUTH_REQUIRED;
+	case OSTP_CLOSE_TIMEOUT: return OSTP_E_TIMEOUT;
+	case OSTP_CLOSE_SPW: return OSTP_E_SPW;
+	case OSTP_CLOSE_RESOURCE: return OSTP_E_RESOURCE;
+	default: return OSTP_E_STATE;
+	}
+}
+
+static void close_with(ostp_session *s, uint8_t reason)
+{
+	if (s->keys && !s->close_sent) {
+		(void)ostp_queue_msg(s, OSTP_MSG_CLOSE, &reason, 1);
+		s->close_sent = true;
+	}
+	s->state = ST_CLOSED;
+	wipe_secrets(s);
+}
+
+static void closed_event(struct ostp_event *ev, int err, bool by_peer, uint8_t reason)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = OSTP_EV_CLOSED;
+	ev->err = err;
+	ev->peer_closed = by_peer;
+	ev->close_reason = reason;
+}
+
+int ostp_fail(ostp_session *s, int err, struct ostp_event *ev)
+{
+	uint8_t reason = reason_for(err);
+
+	close_with(s, reason);
+	closed_event(ev, err, false, reason);
+	return err;
+}
+
+int ostp_close(ostp_session *s, uint8_t reason)
+{
+	if (s->state == ST_CLOSED)
+		return OSTP_E_CLOSED;
+	close_with(s, reason);
+	return OSTP_OK;
+}
+
+int ostp_eof(ostp_session *s, struct ostp_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	if (s->state == ST_CLOSED)
+		return OSTP_OK;
+	/* No CLOSE was received: the connection was cut, not ended. */
+	close_with(s, OSTP_CLOSE_PROTOCOL);
+	s->close_sent = true;
+	closed_event(ev, s->in_chain ? OSTP_E_CHAIN_TRUNC : OSTP_E_EOF, false, 0);
+	return ev->err;
+}
+
+void ostp_established(ostp_session *s, uint16_t spw, struct ostp_event *ev)
+{
+	s->state = ST_ESTABLISHED;
+	s->spw = spw;
+	ostp_wipe_handshake(s);
+	ev->type = OSTP_EV_ESTABLISHED;
+	ev->spw = spw;
+}
+
+/* ---- messages common to both roles ------------------------------------------ */
+
+static int on_common(ostp_session *s, uint8_t type, const uint8_t *p, size_t len,
+		     struct ostp_event *ev, bool *handled)
+{
+	*handled = true;
+	switch (type) {
+	case OSTP_MSG_CLOSE:
+		if (len != OSTP_CLOSE_LEN)
+			return ostp_fail(s, OSTP_E_LEN, ev);
+		{
+			/* p points into ctl, which closing wipes */
+			uint8_t reason = p[0];
+
+			/* The peer is gone: nothing more may be sent. */
+			s->close_sent = true;
+			close_with(s, reason);
+			closed_event(ev, err_for(reason), true, reason);
+		}
+		return OSTP_OK;
+	case OSTP_MSG_ECHO_REQ:
+	case OSTP_MSG_ECHO_REPLY:
+	case OSTP_MSG_REKEY:
+		break;
+	default:
+		*handled = false;
+		return OSTP_OK;
+	}
+	if (s->state != ST_ESTABLISHED)
+		return ostp_fail(s, OSTP_E_STATE, ev);
+	if (type == OSTP_MSG_REKEY) {
+		if (len != 0)
+			return ostp_fail(s, OSTP_E_LEN, ev);
+		ostp_dir_rekey(&s->rx);
+		return OSTP_OK;
+	}
+	if (len > OSTP_ECHO_MAX)
+		return ostp_fail(s, OSTP_E_LEN, ev);
+	if (type == OSTP_MSG_ECHO_REQ) {
+		int err = ostp_queue_msg(s, OSTP_MSG_ECHO_REPLY, p, len);
+		if (err)
+			return ostp_fail(s, err, ev);
+	}
+	return OSTP_OK;
+}
+
+static int on_data(ostp_session *s, uint8_t type, const uint8_t *p, size_t len,
+		   struct ostp_event *ev)
+{
+	if (s->state != ST_ESTABLISHED ||
+	    (type == OSTP_MSG_DATA_GSO && !(s->spw & OSTP_SPW_GSO)))
+		return ostp_fail(s, OSTP_E_STATE, ev);
+	if (len == 0)
+		return ostp_fail(s, OSTP_E_LEN, ev);
+	ev->type = OSTP_EV_MESSAGE;
+	ev->msg_type = type;
+	ev->data = p;
+	ev->len = len;
+	return OSTP_OK;
+}
+
+static bool known_type(uint8_t type)
+{
+	switch (type) {
+	case OSTP_MSG_DATA: case OSTP_MSG_DATA_GSO: case OSTP_MSG_SERVER_AUTH:
+	case OSTP_MSG_SAP: case OSTP_MSG_PAP: case OSTP_MSG_MGMT:
+	case OSTP_MSG_PEER_BLOCK: case OSTP_MSG_CONFIG: case OSTP_MSG_ECHO_REQ:
+	case OSTP_MSG_ECHO_REPLY: case OSTP_MSG_REKEY: case OSTP_MSG_CLOSE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int dispatch(ostp_session *s, uint8_t type, const uint8_t *p, size_t len,
+		    struct ostp_event *ev)
+{
+	bool handled;
+	int err;
+
+	if (!known_type(type))
+		return ostp_fail(s, OSTP_E_TYPE, ev);
+	err = on_common(s, type, p, len, ev, &handled);
+	if (handled)
+		return err;
+	if (chainable(type))
+		return on_data(s, type, p, len, ev);
+	if (s->role == OSTP_ROLE_CLIENT)
+		return ostp_client_on_msg(s, type, p, len, ev);
+	return ostp_server_on_msg(s, type, p, len, ev);
+}
+
+/* ---- intake ------------------------------------------------------------------ */
+
+static int hdr_complete(ostp_session *s, struct ostp_event *ev)
+{
+	int err = ostp_frame_parse_hdr(&s->rx, s->hdr, &s->fh);
+
+	if (err)
+		return ostp_fail(s, err, ev);
+	/* CLOSE inside a chain is let through so it reports the cut chain. */
+	if (s->in_chain && s->fh.type != s->chain_type && s->fh.type != OSTP_MSG_CLOSE)
+		return ostp_fail(s, OSTP_E_CHAIN_MIX, ev);
+	if (s->fh.flags & OSTP_FLAG_MORE) {
+		if (!chainable(s->fh.type))
+			return ostp_fail(s, OSTP_E_RESERVED, ev);
+		if (s->fh.len != OSTP_FRAME_PAYLOAD_MAX)
+			return ostp_fail(s, OSTP_E_CHAIN_TRUNC, ev);
+	}
+	if (chainable(s->fh.type)) {
+		if (s->msg_len + s->fh.len > OSTP_MSG_MAX)
+			return ostp_fail(s, OSTP_E_CHAIN_LONG, ev);
+		if (!s->msg && !(s->msg = malloc(OSTP_MSG_MAX)))
+			return ostp_fail(s, OSTP_E_NOMEM, ev);
+	}
+	return OSTP_OK;
+}
+
+static uint8_t *frame_dest(ostp_session *s)
+{
+	return chainable(s->fh.type) ? s->msg + s->msg_len : s->ctl;
+}
+
+static int frame_complete(ostp_session *s, const uint8_t *ct, uint64_t now,
+			  struct ostp_event *ev)
+{
+	uint8_t *dest = frame_dest(s);
+	uint8_t type = s->fh.type;
+	size_t len = s->fh.len;
+	int err = ostp_frame_open(&s->rx, s->hdr, ct, len, dest);
+
+	s->hdr_have = 0;
+	s->ct_have = 0;
+	if (err)
+		return ostp_fail(s, err, ev);
+	s->last_rx_ms = now;
+	if (s->fh.flags & OSTP_FLAG_MORE) {
+		s->in_chain = true;
+		s->chain_type = type;
+		s->msg_len += len;
+		return OSTP_OK;
+	}
+	if (type == OSTP_MSG_CLOSE && s->in_chain)
+		return ostp_fail(s, OSTP_E_CHAIN_TRUNC, ev);
+	if (chainable(type)) {
+		size_t total = s->msg_len + len;
+
+		s->msg_len = 0;
+		s->in_chain = false;
+		return dispatch(s, type, s->msg, total, ev);
+	}
+	return dispatch(s, type, s->ctl, len, ev);
+}
+
+static int intake_cleartext(ostp_session *s, const uint8_t *p, size_t avail,
+			    size_t *n, struct ostp_event *ev)
+{
+	size_t need;
+	int err;
+
+	*n = 0;
+	if (s->role == OSTP_ROLE_CLIENT) {
+		need = s->sr_len + OSTP_SH_LEN - s->hs_len;
+		*n = avail < need ? avail : need;
+		memcpy(s->hs + s->hs_len, p, *n);
+		s->hs_len += *n;
+		if (s->hs_len < s->sr_len + OSTP_SH_LEN)
+			return OSTP_OK;
+		return ostp_client_on_sh(s, ev);
+	}
+	for (;;) {
+		struct ostp_sr sr;
+
+		err = ostp_sr_decode(&sr, s->hs, s->hs_len, &need);
+		if (err == OSTP_OK) {
+			s->sr_len = s->hs_len;
+			return ostp_server_on_sr(s, &sr, ev);
+		}
+		if (err != OSTP_E_SHORT)
+			return ostp_fail(s, err, ev);
+		if (*n == avail)
+			return OSTP_OK;
+		size_t take = need - s->hs_len;
+		if (take > avail - *n)
+			take = avail - *n;
+		memcpy(s->hs + s->hs_len, p + *n, take);
+		s->hs_len += take;
+		*n += take;
+	}
+}
+
+static int intake_frame(ostp_session *s, const uint8_t *p, size_t avail, size_t *n,
+			uint64_t now, struct ostp_event *ev)
+{
+	size_t need;
+	int err;
+
+	*n = 0;
+	if (s->hdr_have < OSTP_FRAME_HDR_LEN) {
+		need = OSTP_FRAME_HDR_LEN - s->hdr_have;
+		*n = avail < need ? avail : need;
+		memcpy(s->hdr + s->hdr_have, p, *n);
+		s->hdr_have += *n;
+		if (s->hdr_have < OSTP_FRAME_HDR_LEN)
+			return OSTP_OK;
+		err = hdr_complete(s, ev);
+		if (err || s->fh.len != 0)
+			return err;
+		return frame_complete(s, s->ctl, now, ev);
+	}
+	need = s->fh.len - s->ct_have;
+	if (s->ct_have == 0 && avail >= need) {
+		/* Whole payload in the caller's buffer: decrypt straight from it. */
+		*n = need;
+		return frame_complete(s, p, now, ev);
+	}
+	*n = avail < need ? avail : need;
+	memcpy(frame_dest(s) + s->ct_have, p, *n);
+	s->ct_have += *n;
+	if (s->ct_have < s->fh.len)
+		return OSTP_OK;
+	return frame_complete(s, frame_dest(s), now, ev);
+}
+
+static bool take_pending(ostp_session *s, struct ostp_event *ev)
+{
+	if (s->pending.type == OSTP_EV_NONE)
+		return false;
+	*ev = s->pending;
+	memset(&s->pending, 0, sizeof(s->pending));
+	return true;
+}
+
+int ostp_feed(ostp_session *s, const uint8_t *in, size_t len, size_t *used,
+	      uint64_t now, struct ostp_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	*used = 0;
+	if (take_pending(s, ev))
+		return OSTP_OK;
+	if (s->state == ST_CLOSED)
+		return OSTP_E_CLOSED;
+	while (*used < len && ev->type == OSTP_EV_NONE && s->state != ST_CLOSED) {
+		size_t n;
+		int err = s->keys ? intake_frame(s, in + *used, len - *used, &n, now, ev)
+				  : intake_cleartext(s, in + *used, len - *used, &n, ev);
+
+		*used += n;
+		if (err)
+			return err;
+	}
+	return OSTP_OK;
+}
+
+/* ---- timers ------------------------------------------------------------------ */
+
+static uint64_t since(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+static int rekey_tx(ostp_session *s, uint64_t now)
+{
+	int err = ostp_queue_msg(s, OSTP_MSG_REKEY, NULL, 0);
+
+	if (err)
+		return err;
+	ostp_dir_rekey(&s->tx);
+	s->last_rekey_ms = now;
+	return OSTP_OK;
+}
+
+int ostp_tick(ostp_session *s, uint64_t now, struct ostp_event *ev)
+{
+	int err;
+
+	memset(ev, 0, sizeof(*ev));
+	if (take_pending(s, ev))
+		return OSTP_OK;
+	if (s->state == ST_CLOSED)
+		return OSTP_OK;
+	if (s->state != ST_ESTABLISHED) {
+		if (since(now, s->created_ms) >= s->timing.handshake_ms)
+			return ostp_fail(s, OSTP_E_TIMEOUT, ev);
+		return OSTP_OK;
+	}
+	if (since(now, s->last_rx_ms) >= s->timing.dead_ms)
+		return ostp_fail(s, OSTP_E_TIMEOUT, ev);
+	if (since(now, s->last_rx_ms) >= s->timing.keepalive_ms &&
+	    since(now, s->last_echo_ms) >= s->timing.keepalive_ms) {
+		uint8_t stamp[OSTP_ECHO_LEN];
+
+		ostp_put64(stamp, now);
+		err = ostp_queue_msg(s, OSTP_MSG_ECHO_REQ, stamp, sizeof(stamp));
+		if (err)
+			return ostp_fail(s, err, ev);
+		s->last_echo_ms = now;
+	}
+	if (since(now, s->last_rekey_ms) >= s->timing.rekey_ms ||
+	    s->tx.since_rekey >= OSTP_REKEY_AFTER_FRAMES) {
+		err = rekey_tx(s, now);
+		if (err)
+			return ostp_fail(s, err, ev);
+	}
+	return OSTP_OK;
+}
+
+uint64_t ostp_next_deadline(const ostp_session *s)
+{
+	uint64_t t, echo;
+
+	if (s->state == ST_CLOSED)
+		return UINT64_MAX;
+	if (s->state != ST_ESTABLISHED)
+		return s->created_ms + s->timing.handshake_ms;
+	t = s->last_rx_ms + s->timing.dead_ms;
+	echo = (s->last_rx_ms > s->last_echo_ms ? s->last_rx_ms : s->last_echo_ms) +
+	       s->timing.keepalive_ms;
+	if (echo < t)
+		t = echo;
+	if (s->last_rekey_ms + s->timing.rekey_ms < t)
+		t = s->last_rekey_ms + s->timing.rekey_ms;
+	return t;
+}
+
+/* ---- application data ------------------------------------------------------ */
+
+static bool may_send_data(const ostp_session *s)
+{
+	if (s->state == ST_ESTABLISHED)
+		return true;
+	/* A quick request lets the client send right behind its PAP. */
+	return s->role == OSTP_ROLE_CLIENT && s->state == ST_C_WAIT_PAP && s->u.c.quick;
+}
+
+int ostp_send(ostp_session *s, uint8_t msg_type, const uint8_t *data, size_t len)
+{
+	if (s->state == ST_CLOSED)
+		return OSTP_E_CLOSED;
+	if (!chainable(msg_type) || len == 0)
+		return OSTP_E_INVAL;
+	if (!may_send_data(s) ||
+	    (msg_type == OSTP_MSG_DATA_GSO && !(s->spw & OSTP_SPW_GSO)))
+		return OSTP_E_STATE;
+	if (len > OSTP_MSG_MAX)
+		return OSTP_E_LONG;
+	if (out_pending(s) >= s->outq_max)
+		return OSTP_E_BUSY;
+	if (s->tx.since_rekey >= OSTP_REKEY_AFTER_FRAMES) {
+		int err = rekey_tx(s, s->last_rekey_ms);
+		if (err)
+			return err;
+	}
+	return ostp_queue_msg(s, msg_type, data, len);
+}
+
+/* ---- accessors ----------------------------------------------------------------- */
+
+enum ostp_role ostp_session_role(const ostp_session *s) { return s->role; }
+bool ostp_session_established(const ostp_session *s) { return s->state == ST_ESTABLISHED; }
+bool ostp_session_closed(const ostp_session *s) { return s->state == ST_CLOSED; }
+uint16_t ostp_session_spw(const ostp_session *s) { return s->spw; }
+uint8_t ostp_session_options(const ostp_session *s) { return s->options; }
+const char *ostp_session_user(const ostp_session *s) { return s->user; }
