@@ -1,0 +1,282 @@
+# SPDX-License-Identifier: ISC
+#
+# ostp build.  Targets: all (default), check, fuzz, fuzz-smoke, valgrind,
+# bench, install, clean.  Every source directory is picked up by wildcard so
+# adding a file needs no edit here.
+#
+#   make WERROR=1            warnings are errors (CI)
+#   make check NETNS=0       skip the network-namespace tests
+#   make fuzz-smoke FUZZ_SECONDS=60
+#
+# BUILD is the output directory; `make check` re-enters this Makefile with
+# BUILD=build-asan SAN=1 for the sanitizer pass, so both passes share rules.
+
+BUILD        ?= build
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+SBINDIR      ?= $(PREFIX)/sbin
+MANDIR       ?= $(PREFIX)/share/man
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 15
+NETNS        ?= 1
+NETNS_TIMEOUT ?= 600
+PKG_CONFIG   ?= pkg-config
+
+PKGS := libsodium libmnl libconfuse
+
+# Errors are dropped so `make clean` works before the -dev packages exist;
+# a missing package then shows up as a compile or link error.
+PKG_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror=implicit-function-declaration
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+# The sanitizer pass drops _FORTIFY_SOURCE: its checked wrappers hide
+# accesses from ASan's interceptors.
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=all
+HARDEN    := -fstack-protector-strong
+else
+SAN_FLAGS :=
+HARDEN    := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+endif
+
+OSTP_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -Ilib \
+	      $(HARDEN) -pthread $(SAN_FLAGS) $(PKG_CFLAGS)
+OSTP_LDFLAGS = -pthread $(SAN_FLAGS) -Wl,-z,relro -Wl,-z,now \
+	       -Wl,--as-needed $(LDFLAGS)
+DEPFLAGS = -MMD -MP
+
+# ---- sources --------------------------------------------------------------
+LIB_SRCS     := $(wildcard lib/*.c)
+TUND_SRCS    := $(wildcard tund/*.c)
+TUND_MOD_SRCS := $(filter-out tund/main.c,$(TUND_SRCS))
+CTL_SRCS     := $(wildcard ctl/*.c)
+RTNL_SRCS    := $(wildcard tund/rtnl.c)
+UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
+# Other .c files in tests/unit/ are helpers shared by every unit test.
+UNIT_HELP_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+NETNS_TESTS  := $(wildcard tests/netns/test_*.sh)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB_OBJS      := $(call obj,$(LIB_SRCS))
+TUND_OBJS     := $(call obj,$(TUND_SRCS))
+TUND_MOD_OBJS := $(call obj,$(TUND_MOD_SRCS))
+CTL_OBJS      := $(call obj,$(CTL_SRCS))
+RTNL_OBJS     := $(call obj,$(RTNL_SRCS))
+UNIT_OBJS     := $(call obj,$(UNIT_SRCS))
+UNIT_HELP_OBJS := $(call obj,$(UNIT_HELP_SRCS))
+UNIT_BINS     := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
+
+LIBOSTP  := $(BUILD)/libostp.a
+LIBTUND  := $(if $(TUND_MOD_OBJS),$(BUILD)/libtund.a)
+LIBTHELP := $(if $(UNIT_HELP_OBJS),$(BUILD)/libtesthelp.a)
+OSTPD    := $(if $(wildcard tund/main.c),$(BUILD)/ostpd)
+OSTPCTL  := $(if $(wildcard ctl/main.c),$(BUILD)/ostpctl)
+
+.PHONY: all check check-unit fuzz fuzz-smoke valgrind bench install clean \
+	unit-bins
+.DEFAULT_GOAL := all
+# Keep objects that only pattern rules mention (fuzz targets) between runs.
+.SECONDARY:
+
+all: $(LIBOSTP) $(OSTPD) $(OSTPCTL)
+
+# ---- compile and link -----------------------------------------------------
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(OSTP_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# Tests may include daemon headers and get Check's flags.
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(OSTP_CFLAGS) -Itund -Itests/unit $(CHECK_CFLAGS) $(DEPFLAGS) \
+		-c $< -o $@
+
+$(LIBOSTP): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libtund.a: $(TUND_MOD_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/libtesthelp.a: $(UNIT_HELP_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# The daemon gets every module as an object, not through libtund.a, so a
+# module that is only reached through a table is never dropped.
+$(BUILD)/ostpd: $(TUND_OBJS) $(LIBOSTP)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $(TUND_OBJS) $(LIBOSTP) $(PKG_LIBS)
+
+$(BUILD)/ostpctl: $(CTL_OBJS) $(RTNL_OBJS) $(LIBOSTP)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $(CTL_OBJS) $(RTNL_OBJS) $(LIBOSTP) $(PKG_LIBS)
+
+$(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBTHELP) \
+		$(LIBTUND) $(LIBOSTP)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $< $(LIBTHELP) $(LIBTUND) $(LIBOSTP) \
+		$(PKG_LIBS) $(CHECK_LIBS)
+
+unit-bins: $(UNIT_BINS)
+
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(TUND_OBJS) $(CTL_OBJS) \
+	$(UNIT_OBJS) $(UNIT_HELP_OBJS))
+
+# ---- tests ----------------------------------------------------------------
+# check-unit builds and runs the unit tests of one BUILD and writes
+# "PASSED FAILED" to $(BUILD)/unit.result.  Check prints one line
+# "NN%: Checks: C, Failures: F, Errors: E" per program; a program that dies
+# without that line, or fails after it (a leak report), counts as one failure.
+# UNIT_SOFT=1 (used by check) exits 0 anyway: check reports the total.
+check-unit:
+	@mkdir -p $(BUILD); res=$(BUILD)/unit.result; echo "0 1" > $$res; \
+	echo "== unit tests in $(BUILD)/"; \
+	if ! $(MAKE) --no-print-directory unit-bins; then \
+		echo "FAIL: building the unit tests in $(BUILD)/"; \
+		[ "$(UNIT_SOFT)" = 1 ]; exit; \
+	fi; \
+	pass=0; fail=0; \
+	for t in $(UNIT_BINS); do \
+		log=$$t.log; \
+		"./$$t" > $$log 2>&1; rc=$$?; cat $$log; \
+		line=$$(grep -E '^[0-9]+%: Checks: [0-9]+' $$log | tail -n 1); \
+		c=$$(echo "$$line" | sed -nE 's/.*Checks: ([0-9]+).*/\1/p'); \
+		f=$$(echo "$$line" | sed -nE 's/.*Failures: ([0-9]+).*/\1/p'); \
+		e=$$(echo "$$line" | sed -nE 's/.*Errors: ([0-9]+).*/\1/p'); \
+		c=$${c:-0}; f=$${f:-0}; e=$${e:-0}; \
+		pass=$$((pass + c - f - e)); fail=$$((fail + f + e)); \
+		if [ $$rc -ne 0 ] && [ $$((f + e)) -eq 0 ]; then \
+			fail=$$((fail + 1)); \
+			echo "FAIL: $$t exited with status $$rc"; \
+		fi; \
+	done; \
+	echo "$$pass $$fail" > $$res; \
+	echo "== $(BUILD)/: $$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ] || [ "$(UNIT_SOFT)" = 1 ]
+
+# The summary is the last line printed; it sums unit test cases of both
+# passes and one per netns script.
+check: all
+	@pass=0; fail=0; \
+	add() { set -- $$(cat "$$1" 2>/dev/null || echo "0 1"); \
+		pass=$$((pass + $$1)); fail=$$((fail + $$2)); }; \
+	$(MAKE) --no-print-directory check-unit BUILD=$(BUILD) UNIT_SOFT=1; \
+	add $(BUILD)/unit.result; \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:print_summary=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
+		$(MAKE) --no-print-directory check-unit BUILD=build-asan SAN=1 \
+		CFLAGS="-O1 -g" UNIT_SOFT=1; \
+	add build-asan/unit.result; \
+	if [ "$(NETNS)" = 0 ]; then \
+		echo "== netns tests skipped (NETNS=0)"; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "== netns tests skipped (not root; run 'sudo make check')"; \
+	elif [ -z "$(NETNS_TESTS)" ]; then \
+		echo "== no netns tests"; \
+	else \
+		mkdir -p $(BUILD)/netns; \
+		for t in $(NETNS_TESTS); do \
+			n=$$(basename $$t .sh); log=$(BUILD)/netns/$$n.log; \
+			echo "== netns: $$t"; \
+			if OSTP_TOP="$(CURDIR)" OSTP_BUILD="$(CURDIR)/$(BUILD)" \
+			   OSTPD="$(CURDIR)/$(BUILD)/ostpd" \
+			   OSTPCTL="$(CURDIR)/$(BUILD)/ostpctl" \
+			   timeout -k 10 $(NETNS_TIMEOUT) bash $$t > $$log 2>&1 \
+			   < /dev/null; then \
+				pass=$$((pass + 1)); echo "PASS: $$t"; \
+			else \
+				fail=$$((fail + 1)); tail -n 40 $$log; \
+				echo "FAIL: $$t (full log: $$log)"; \
+			fi; \
+		done; \
+	fi; \
+	echo "$$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ]
+
+valgrind: unit-bins
+	@fail=0; \
+	for t in $(UNIT_BINS); do \
+		echo "== valgrind $$t"; \
+		CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+			"./$$t" || { fail=1; echo "FAIL: $$t under valgrind"; }; \
+	done; \
+	[ $$fail -eq 0 ] && echo "valgrind: all clean"; [ $$fail -eq 0 ]
+
+# ---- fuzzing --------------------------------------------------------------
+FUZZ_BUILD  := build-fuzz
+FUZZ_FLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -Ilib -pthread \
+	       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	       -fno-omit-frame-pointer \
+	       -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRCS))
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(FUZZ_SRCS))
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/libostp.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libostp.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+-include $(patsubst %.c,$(FUZZ_BUILD)/%.d,$(LIB_SRCS) $(FUZZ_SRCS))
+
+fuzz: $(FUZZ_BINS)
+
+# Each target starts from its own corpus plus every test vector, and keeps
+# what it finds in build-fuzz/corpus/NAME for the next run.
+fuzz-smoke: fuzz
+	@fail=0; \
+	for b in $(FUZZ_BINS); do \
+		n=$$(basename $$b); c=$(FUZZ_BUILD)/corpus/$$n; \
+		a=$(FUZZ_BUILD)/artifacts/$$n; mkdir -p $$c $$a; \
+		if [ -d tests/fuzz/corpus/$$n ]; then \
+			cp -r tests/fuzz/corpus/$$n/. $$c/; fi; \
+		if [ -d tests/vectors ]; then \
+			find tests/vectors -type f | while read -r v; do \
+				cp "$$v" "$$c/vec_$$(echo "$$v" | tr / _)"; \
+			done; fi; \
+		echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+		if ! UBSAN_OPTIONS=print_stacktrace=1 $$b \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=25 \
+			-print_final_stats=1 -artifact_prefix=$$a/ $$c \
+			> $$a/log 2>&1; then \
+			fail=1; tail -n 60 $$a/log; \
+			echo "FAIL: $$n crashed; reproducer in $$a/"; \
+		else \
+			grep -E '^(stat::number_of_executed_units|#[0-9]+ +DONE)' \
+				$$a/log || true; \
+		fi; \
+	done; \
+	[ $$fail -eq 0 ] && echo "fuzz-smoke: no crashes"; [ $$fail -eq 0 ]
+
+# ---- misc -----------------------------------------------------------------
+bench: all
+	@if [ -x scripts/bench ]; then scripts/bench; \
+	elif [ -f scripts/bench ]; then sh scripts/bench; \
+	else echo "no scripts/bench yet"; fi
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR)
+	$(if $(OSTPD),install -m 0755 $(OSTPD) $(DESTDIR)$(SBINDIR)/ostpd)
+	$(if $(OSTPCTL),install -m 0755 $(OSTPCTL) $(DESTDIR)$(SBINDIR)/ostpctl)
+	$(if $(wildcard docs/*.5),install -d $(DESTDIR)$(MANDIR)/man5)
+	$(if $(wildcard docs/*.5),install -m 0644 $(wildcard docs/*.5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(wildcard docs/*.8),install -d $(DESTDIR)$(MANDIR)/man8)
+	$(if $(wildcard docs/*.8),install -m 0644 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8/)
+
+clean:
+	rm -rf build build-asan build-fuzz $(BUILD)
