@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The state of one ostpd process: its TUN device, listening sockets, the
+ * upstream connection when it is a client, and every session.  One thread,
+ * one epoll set; every descriptor is non-blocking.
+ */
+#ifndef OSTPD_DAEMON_H
+#define OSTPD_DAEMON_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ostp.h"
+#include "rtnl.h"
+#include "wire.h"
+
+#define MAX_LISTEN      8
+/* Connections still handshaking beyond the session limit are refused, so
+ * a flood of idle sockets cannot grow memory without bound. */
+#define MAX_HANDSHAKING 1024
+#define TUN_BATCH       64      /* packets read from the TUN per wakeup */
+#define SOCK_READ_MAX   (256u * 1024u)
+#define TUN_PKT_MAX     65536u
+
+struct counters {
+	uint64_t rx_bytes, rx_packets;   /* from the peer */
+	uint64_t tx_bytes, tx_packets;   /* to the peer */
+	uint64_t drop_queue;             /* output queue full */
+	uint64_t drop_source;            /* inner source not allowed */
+	uint64_t drop_noroute;           /* no session owns the destination */
+};
+
+enum conn_kind { CONN_ACCEPTED, CONN_UPSTREAM };
+
+/* What an epoll event points at. */
+enum watch_kind { W_TUN, W_LISTEN, W_SIGNAL, W_CONTROL, W_CONN };
+struct watch {
+	enum watch_kind kind;
+	int fd;
+};
+
+struct conn {
+	struct watch w;                  /* first: epoll data points here */
+	struct conn *next, *prev;
+	int fd;
+	enum conn_kind kind;
+	ostp_session *s;
+	char endpoint[64];
+	char user[OSTP_USER_MAX + 1];
+	const struct ostpd_user *ucfg;   /* server: settings of the user, or NULL */
+	bool connecting;                 /* upstream: non-blocking connect pending */
+	bool want_out;                   /* EPOLLOUT armed */
+	bool dead;
+	uint64_t created_ms, established_ms;
+	uint16_t spw;
+	struct counters ctr;
+};
+
+struct ostpd {
+	struct ostpd_config cfg;
+	const char *cfg_path;
+	int ep;
+	struct watch tun_w, sig_w, ctl_w;
+	struct watch listen_w[MAX_LISTEN];
+	int tun_fd;
+	char ifname[IFNAMSIZ];
+	unsigned ifindex;
+	struct rtnl rtnl;
+	int listen_fd[MAX_LISTEN];
+	size_t n_listen;
+	int sig_fd;
+	int ctl_fd;
+	char ctl_path[108];
+
+	struct conn *conns;
+	size_t n_conns, n_established;
+	struct conn *upstream;
+	uint64_t reconnect_at;
+	unsigned backoff_ms;
+
+	bool have_identity;
+	uint8_t id_pk[32], id_sk[64];
+	ostp_trust *trust;
+	struct pwfile *pw;
+
+	struct counters tun_ctr;
+	bool quit;
+	uint8_t *pkt;                    /* TUN_PKT_MAX bytes */
+	uint8_t *rbuf;                   /* SOCK_READ_MAX bytes */
+};
+
+uint64_t now_ms(void);
+int watch_add(struct ostpd *d, struct watch *w, int fd, enum watch_kind kind, uint32_t events);
+
+/* conn.c */
+struct conn *conn_new(struct ostpd *d, int fd, enum conn_kind kind, const char *endpoint);
+void conn_close(struct ostpd *d, struct conn *c, uint8_t reason, const char *why);
+void conn_on_io(struct ostpd *d, struct conn *c, uint32_t events);
+void conn_flush(struct ostpd *d, struct conn *c);
+void conn_tick(struct ostpd *d, struct conn *c, uint64_t now);
+void conn_reap(struct ostpd *d);
+/* Queue one IP packet for the peer; counts drops. */
+void conn_send_packet(struct ostpd *d, struct conn *c, const uint8_t *pkt, size_t len);
+
+/* route.c: which session owns an inner address */
+struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr);
+bool route_source_allowed(const struct conn *c, int family, const uint8_t *addr);
+/* Family and addresses of an IP packet; false when it is not one. */
+bool packet_addrs(const uint8_t *pkt, size_t len, int *family,
+		  const uint8_t **src, const uint8_t **dst);
+
+/* tunio.c */
+void tun_on_readable(struct ostpd *d);
+void tun_deliver(struct ostpd *d, struct conn *from, const uint8_t *pkt, size_t len);
+
+/* ocs.c: the server role */
+int ocs_listen(struct ostpd *d);
+void ocs_on_accept(struct ostpd *d, int lfd);
+void ocs_on_auth(struct ostpd *d, struct conn *c, const struct ostp_event *ev);
+void ocs_on_established(struct ostpd *d, struct conn *c);
+int ocs_reload(struct ostpd *d);
+
+/* upstream.c: the client role */
+void upstream_connect(struct ostpd *d);
+void upstream_on_event(struct ostpd *d, struct conn *c, const struct ostp_event *ev);
+void upstream_lost(struct ostpd *d, struct conn *c);
+
+/* ctlsock.c */
+int ctl_open(struct ostpd *d);
+void ctl_on_readable(struct ostpd *d);
+void ctl_close(struct ostpd *d);
+
+#endif

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The whole file is checked on every lookup, not only up to the match: a
+ * damaged file is reported the first time it is read rather than when the
+ * damage happens to reach the line being looked for.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "knownhosts.h"
+
+#define KH_MAX_INPUT    (4u * 1024u * 1024u)
+#define KH_ENDPOINT_MAX 64u     /* "[" v6 "]:" port is at most 53 */
+#define KH_KEY_CHARS    44u     /* base64 of 32 bytes, padded */
+
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int endpoint_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > KH_ENDPOINT_MAX || s[0] == '#' || memchr(s, ':', n) == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Kept here rather than shared with identity.c so this module links on
+ * its own; the rules are the same (exact length, canonical padding). */
+static int decode_key(uint8_t key[32], const char *s, size_t n)
+{
+	uint8_t tmp[33];
+	size_t bin_len = 0;
+	const char *end = NULL;
+
+	if (n != KH_KEY_CHARS)
+		return -1;
+	if (sodium_base642bin(tmp, sizeof(tmp), s, n, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    bin_len != 32 || end != s + n)
+		return -1;
+	memcpy(key, tmp, 32);
+	return 0;
+}
+
+/* 1 with key set on a match, 0 without one, -1 with *bad_line set. */
+static int kh_parse(const char *buf, size_t len, const char *endpoint,
+		    uint8_t key[32], size_t *bad_line)
+{
+	size_t pos = 0, line = 0, elen = strlen(endpoint);
+	int found = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		const char *p = buf + pos, *host, *k;
+		size_t n = end - pos, hlen;
+		uint8_t lk[32];
+
+		line++;
+		pos = nl ? end + 1 : len;
+		while (n > 0 && is_blank(*p)) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (is_blank(p[n - 1]) || p[n - 1] == '\r'))
+			n--;
+		if (n == 0 || p[0] == '#')
+			continue;
+		host = p;
+		while (n > 0 && !is_blank(*p)) {
+			p++;
+			n--;
+		}
+		hlen = (size_t)(p - host);
+		while (n > 0 && is_blank(*p)) {
+			p++;
+			n--;
+		}
+		k = p;
+		if (!endpoint_ok(host, hlen) || decode_key(lk, k, n) < 0) {
+			*bad_line = line;
+			return -1;
+		}
+		/* The first record wins, as it was the first key seen. */
+		if (!found && hlen == elen && memcmp(host, endpoint, elen) == 0) {
+			memcpy(key, lk, 32);
+			found = 1;
+		}
+	}
+	return found;
+}
+
+int knownhosts_lookup(const char *path, const char *endpoint, uint8_t key[32])
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t used = 0, bad_line = 0;
+	int fd, rc = -1;
+
+	if (endpoint == NULL || !endpoint_ok(endpoint, strlen(endpoint)))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		/* Only a missing file means "nothing recorded yet"; an
+		 * unreadable one must not turn into trusting any key. */
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)KH_MAX_INPUT)
+		goto out;
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL)
+		goto out;
+	/* st_size bounds the read: a file growing meanwhile (another
+	 * instance appending) is read as it was when looked at. */
+	while (used < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	rc = kh_parse(buf, used, endpoint, key, &bad_line);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int knownhosts_add(const char *path, const char *endpoint, const uint8_t key[32])
+{
+	char line[KH_ENDPOINT_MAX + 1 + KH_KEY_CHARS + 2 + 1];
+	char b64[KH_KEY_CHARS + 1];
+	struct stat st;
+	size_t len = 0;
+	int fd, rc = -1;
+
+	if (endpoint == NULL || !endpoint_ok(endpoint, strlen(endpoint)))
+		return -1;
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto out;
+	/* A file whose last line lacks its newline would otherwise glue the
+	 * new record onto it and spoil both. */
+	if (st.st_size > 0) {
+		char last;
+
+		if (pread(fd, &last, 1, st.st_size - 1) != 1)
+			goto out;
+		if (last != '\n')
+			line[len++] = '\n';
+	}
+	sodium_bin2base64(b64, sizeof(b64), key, 32, sodium_base64_VARIANT_ORIGINAL);
+	len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s\n", endpoint, b64);
+	/* One write with O_APPEND: two instances recording at once each get
+	 * a whole line. */
+	if (write(fd, line, len) != (ssize_t)len)
+		goto out;
+	if (fsync(fd) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (close(fd) < 0)
+		rc = -1;
+	return rc;
+}

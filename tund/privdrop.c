@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Capabilities belong to a thread, and only the calling thread's are set
+ * here: privdrop() must run before any other thread is started.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "privdrop.h"
+
+static int keep_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	unsigned idx = CAP_TO_INDEX(CAP_NET_ADMIN);
+
+	memset(data, 0, sizeof(data));
+	data[idx].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
+	data[idx].effective = CAP_TO_MASK(CAP_NET_ADMIN);
+	/* Inheritable stays empty: nothing the daemon might exec gets it. */
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
+int privdrop(const char *user, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (user == NULL || user[0] == '\0')
+		return 0;
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		if (errno != 0)
+			snprintf(err, errlen, "user %s: %s", user, strerror(errno));
+		else
+			snprintf(err, errlen, "unknown user %s", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user %s is root; name an unprivileged user", user);
+		return -1;
+	}
+	/* Without KEEPCAPS the setuid() below empties the permitted set,
+	 * and CAP_NET_ADMIN could never be raised again. */
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
+		return -1;
+	}
+	/* Supplementary groups first (root's would otherwise survive), then
+	 * the group while still allowed to change it, then the user. */
+	if (setgroups(0, NULL) < 0) {
+		snprintf(err, errlen, "setgroups: %s", strerror(errno));
+		return -1;
+	}
+	if (setgid(pw->pw_gid) < 0) {
+		snprintf(err, errlen, "setgid(%lu): %s", (unsigned long)pw->pw_gid,
+			 strerror(errno));
+		return -1;
+	}
+	if (setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "setuid(%lu): %s", (unsigned long)pw->pw_uid,
+			 strerror(errno));
+		return -1;
+	}
+	if (keep_net_admin() < 0) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return -1;
+	}
+	/* An inherited ambient set would hand capabilities to anything the
+	 * daemon runs; EINVAL only means a kernel without ambient sets. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0 &&
+	    errno != EINVAL) {
+		snprintf(err, errlen, "prctl(PR_CAP_AMBIENT): %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+		return -1;
+	}
+	/* Proof rather than trust: if root can still be had back, something
+	 * above did not do what it claimed and the daemon must not run. */
+	if (setuid(0) == 0) {
+		snprintf(err, errlen, "still able to regain root after dropping to %s", user);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: ISC */
+/* Dropping root after setup while keeping CAP_NET_ADMIN (addresses and
+ * routes still change at run time). */
+#ifndef OSTPD_PRIVDROP_H
+#define OSTPD_PRIVDROP_H
+
+#include <stddef.h>
+
+/* user == "" does nothing.  0, or -1 with a message in err. */
+int privdrop(const char *user, char *err, size_t errlen);
+
+#endif
