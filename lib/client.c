@@ -127,12 +127,24 @@ static int on_server_auth(ostp_session *s, const uint8_t *p, size_t len,
 	ostp_wipe_handshake(s);
 	ev->server_pk = s->u.c.server_pk;
 	if (s->u.c.tofu) {
+		/* The application sees the key before anything secret leaves:
+		 * credentials go out on its next call, unless it closed. */
 		ev->type = OSTP_EV_SERVER_KEY;
 		s->pending.type = OSTP_EV_HANDSHAKE;
 		s->pending.server_pk = s->u.c.server_pk;
-	} else {
-		ev->type = OSTP_EV_HANDSHAKE;
+		s->u.c.deferred = true;
+		return OSTP_OK;
 	}
+	ev->type = OSTP_EV_HANDSHAKE;
+	err = ostp_client_send_credentials(s);
+	return err ? ostp_fail(s, err, ev) : OSTP_OK;
+}
+
+int ostp_client_send_credentials(ostp_session *s)
+{
+	int err;
+
+	s->u.c.deferred = false;
 	/* Credentials go out only now, to a server that proved its key. */
 	if (s->options & OSTP_OPT_U) {
 		uint8_t buf[OSTP_SAP_MAX_LEN];
@@ -149,9 +161,7 @@ static int on_server_auth(ostp_session *s, const uint8_t *p, size_t len,
 		err = send_pap(s, s->u.c.spw_req | (s->u.c.quick ? OSTP_SPW_QUICK : 0));
 		s->state = ST_C_WAIT_PAP;
 	}
-	if (err)
-		return ostp_fail(s, err, ev);
-	return OSTP_OK;
+	return err;
 }
 
 static int on_sap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_event *ev)
@@ -164,7 +174,7 @@ static int on_sap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_eve
 	if (sap.pass_len != 0)
 		return ostp_fail(s, OSTP_E_LEN, ev);
 	if (strcmp(sap.user, s->user) != 0)
-		return ostp_fail(s, OSTP_E_STATE, ev);
+		return ostp_fail(s, OSTP_E_USER, ev);
 	if (sap.code == OSTP_AUTH_BAD_PW) {
 		err = ostp_fail(s, OSTP_E_AUTH, ev);
 		ev->code = sap.code;
@@ -191,17 +201,18 @@ static int on_pap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_eve
 	switch (pap.code) {
 	case OSTP_PAP_SUCCESS:
 		/* The server may grant less than asked, never more. */
-		if ((pap.spw & ~OSTP_SPW_DEFINED) ||
-		    (!s->u.c.quick && (pap.spw & ~s->u.c.spw_req)))
+		if (s->u.c.quick && (pap.spw & ~OSTP_SPW_DEFINED))
+			return ostp_fail(s, OSTP_E_RESERVED, ev);
+		if (!s->u.c.quick && pap.spw != s->u.c.spw_last)
 			return ostp_fail(s, OSTP_E_SPW, ev);
 		ostp_established(s, pap.spw, ev);
 		return OSTP_OK;
 	case OSTP_PAP_BAD_SPW:
 	case OSTP_PAP_BAD_PERMS:
-		if (s->u.c.quick)
-			return ostp_fail(s, OSTP_E_STATE, ev);
-		if (++s->pap_rounds >= s->max_pap_rounds || (pap.spw & ~s->u.c.spw_req) ||
-		    pap.spw == s->u.c.spw_last)
+		/* never ask for more than last time; a quick request has
+		 * nothing to arbitrate */
+		if (s->u.c.quick || (pap.spw & ~s->u.c.spw_last) ||
+		    ++s->pap_rounds >= s->max_pap_rounds)
 			return ostp_fail(s, OSTP_E_SPW, ev);
 		err = send_pap(s, pap.spw);
 		return err ? ostp_fail(s, err, ev) : OSTP_OK;

@@ -295,6 +295,7 @@ void ostp_established(ostp_session *s, uint16_t spw, struct ostp_event *ev)
 {
 	s->state = ST_ESTABLISHED;
 	s->spw = spw;
+	s->last_rekey_ms = s->last_rx_ms;
 	ostp_wipe_handshake(s);
 	ev->type = OSTP_EV_ESTABLISHED;
 	ev->spw = spw;
@@ -352,7 +353,8 @@ static int on_data(ostp_session *s, uint8_t type, const uint8_t *p, size_t len,
 	if (s->state != ST_ESTABLISHED ||
 	    (type == OSTP_MSG_DATA_GSO && !(s->spw & OSTP_SPW_GSO)))
 		return ostp_fail(s, OSTP_E_STATE, ev);
-	if (len == 0)
+	/* a GSO message is at least a virtio-net header and one byte */
+	if (len == 0 || (type == OSTP_MSG_DATA_GSO && len <= OSTP_VNET_HDR_LEN))
 		return ostp_fail(s, OSTP_E_LEN, ev);
 	ev->type = OSTP_EV_MESSAGE;
 	ev->msg_type = type;
@@ -526,10 +528,22 @@ static int intake_frame(ostp_session *s, const uint8_t *p, size_t avail, size_t 
 
 static bool take_pending(ostp_session *s, struct ostp_event *ev)
 {
+	int err;
+
 	if (s->pending.type == OSTP_EV_NONE)
 		return false;
 	*ev = s->pending;
 	memset(&s->pending, 0, sizeof(s->pending));
+	if (s->state == ST_CLOSED) {
+		/* the application closed on the first event: nothing more */
+		memset(ev, 0, sizeof(*ev));
+		return false;
+	}
+	if (s->role == OSTP_ROLE_CLIENT && s->u.c.deferred) {
+		err = ostp_client_send_credentials(s);
+		if (err)
+			ostp_fail(s, err, ev);
+	}
 	return true;
 }
 

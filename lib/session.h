@@ -43,6 +43,7 @@ struct ostp_client_part {
 	uint8_t last_seq;         /* 0: no block seen yet */
 	bool peers_done;
 	bool config_seen;
+	bool deferred;            /* TOFU: credentials wait for the next call */
 	struct ostp_peer peers[OSTP_PB_N_PEERS];
 	struct ostp_config config;
 };
@@ -136,5 +137,6 @@ int ostp_server_on_msg(ostp_session *s, uint8_t type, const uint8_t *p, size_t l
 int ostp_client_on_sh(ostp_session *s, struct ostp_event *ev);
 int ostp_server_on_sr(ostp_session *s, const struct ostp_sr *sr, struct ostp_event *ev);
 void ostp_server_free_part(ostp_session *s);
+int ostp_client_send_credentials(ostp_session *s);
 
 #endif

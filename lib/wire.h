@@ -70,6 +70,8 @@ enum ostp_msg_type {
 	OSTP_MSG_CLOSE       = 0x7f, /* authenticated close */
 };
 
+#define OSTP_VNET_HDR_LEN   10u /* DATA_GSO's struct virtio_net_hdr */
+
 /* ---- SERVER_AUTH: id_pk(32) | sig(64) ------------------------------------ */
 #define OSTP_ID_PK_LEN      32u
 #define OSTP_ID_SK_LEN      64u

@@ -608,6 +608,31 @@ START_TEST(tofu_reports_key)
 }
 END_TEST
 
+/* Refusing a TOFU key on the SERVER_KEY event sends nothing secret: the
+ * server never sees credentials, only the authenticated CLOSE. */
+START_TEST(tofu_rejected_sends_no_password)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+	const struct recorded *r;
+
+	cc.tofu = true;
+	cc.options = OSTP_OPT_U;
+	cc.username = "ian";
+	cc.password = "hunter2";
+	start(&p, &cc, &sc);
+	p.reject_server_key = true;
+	pair_pump(&p);
+	ck_assert_ptr_nonnull(side_find(&p.c, OSTP_EV_SERVER_KEY));
+	ck_assert_ptr_null(side_find(&p.s, OSTP_EV_AUTH_REQUEST));
+	r = side_find(&p.s, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(r->peer_closed);
+	pair_free(&p);
+}
+END_TEST
+
 /* A server whose identity key is not the one it claims fails the signature. */
 START_TEST(forged_signature)
 {
@@ -667,6 +692,7 @@ Suite *session_suite(void)
 	tcase_add_test(tm, wrong_pinned_key);
 	tcase_add_test(tm, tofu_reports_key);
 	tcase_add_test(tm, forged_signature);
+	tcase_add_test(tm, tofu_rejected_sends_no_password);
 	suite_add_tcase(s, hs);
 	suite_add_tcase(s, tm);
 	return s;
