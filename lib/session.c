@@ -444,8 +444,10 @@ static int frame_complete(ostp_session *s, const uint8_t *ct, uint64_t now,
 		s->msg_len += len;
 		return OSTP_OK;
 	}
-	if (type == OSTP_MSG_CLOSE && s->in_chain)
+	if (type == OSTP_MSG_CLOSE && s->in_chain) {
+		s->close_sent = true;   /* the peer is gone: answer nothing */
 		return ostp_fail(s, OSTP_E_CHAIN_TRUNC, ev);
+	}
 	if (chainable(type)) {
 		size_t total = s->msg_len + len;
 

@@ -214,6 +214,7 @@ int ostp_peer_block_encode(uint8_t *out, size_t cap,
 int ostp_peer_block_decode(struct ostp_peer *peers, size_t *n, uint8_t *seq,
 			   const uint8_t *in, size_t len)
 {
+	struct ostp_peer tmp[OSTP_PB_N_PEERS];
 	size_t used = 0;
 	bool seen_empty = false;
 	uint8_t s;
@@ -235,13 +236,15 @@ int ostp_peer_block_decode(struct ostp_peer *peers, size_t *n, uint8_t *seq,
 		}
 		if (seen_empty)
 			return OSTP_E_PEER;
-		err = peer_decode(&peers[used], e);
+		err = peer_decode(&tmp[used], e);
 		if (err)
 			return err;
 		used++;
 	}
 	if (s > 1 && used != OSTP_PB_N_PEERS)
 		return OSTP_E_PEER;
+	/* the caller's array is written only on success */
+	memcpy(peers, tmp, used * sizeof(*tmp));
 	*n = used;
 	*seq = s;
 	return OSTP_OK;
