@@ -95,8 +95,10 @@ void conn_close(struct ostpd *d, struct conn *c, uint8_t reason, const char *why
 	c->fd = -1;
 	if (c->established_ms)
 		d->n_established--;
-	if (c == d->upstream)
+	if (c == d->upstream) {
+		snprintf(d->last_error, sizeof(d->last_error), "%s", why);
 		upstream_lost(d, c);
+	}
 }
 
 void conn_flush(struct ostpd *d, struct conn *c)

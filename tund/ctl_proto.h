@@ -17,6 +17,13 @@ enum ostp_ctl_cmd {
 	OSTP_CTL_GET_SESSIONS,               /* NLM_F_MULTI replies, NLMSG_DONE */
 	OSTP_CTL_RELOAD,                     /* re-read trust list and passwords */
 	OSTP_CTL_CLOSE_USER,                 /* OSTP_CTLA_USER: close its sessions */
+	OSTP_CTL_SHUTDOWN,                   /* close every session, remove the interface, exit */
+	OSTP_CTL_ROUTE_ADD,                  /* PREFIX, USER: the prefix belongs to USER's sessions */
+	OSTP_CTL_ROUTE_DEL,                  /* PREFIX (USER optional) */
+	OSTP_CTL_ROUTE_LIST,                 /* NLM_F_MULTI: PREFIX, USER, ORIGIN */
+	OSTP_CTL_PEER_ADD,                   /* PEER_NAME, ENDPOINT, PUBKEY, ALLOWED */
+	OSTP_CTL_PEER_DEL,                   /* PEER_NAME */
+	OSTP_CTL_PEER_LIST,                  /* NLM_F_MULTI: PEER_NAME, ENDPOINT, PUBKEY, ALLOWED, ORIGIN */
 };
 
 enum ostp_ctl_attr {
@@ -35,6 +42,19 @@ enum ostp_ctl_attr {
 	OSTP_CTLA_TX_PACKETS,    /* u64 */
 	OSTP_CTLA_DROPS,         /* u64: queue + source + no route */
 	OSTP_CTLA_N_SESSIONS,    /* u32 */
+	OSTP_CTLA_PID,           /* u32: the daemon's process id */
+	OSTP_CTLA_ROLE_FLAGS,    /* u8: bit 0 server, bit 1 client */
+	OSTP_CTLA_PREFIX,        /* string "198.18.10.0/24" */
+	OSTP_CTLA_ORIGIN,        /* u8: 0 configuration file, 1 added at run time */
+	OSTP_CTLA_PEER_NAME,     /* string */
+	OSTP_CTLA_ALLOWED,       /* string: prefixes separated by ',' */
+	OSTP_CTLA_ADDRS,         /* string: the session's inner addresses, ' '-separated */
+	OSTP_CTLA_SERVER_KEY,    /* 32 bytes: the key of our upstream server */
+	OSTP_CTLA_DROP_QUEUE,    /* u64 */
+	OSTP_CTLA_DROP_SOURCE,   /* u64 */
+	OSTP_CTLA_CONFIG_PATH,   /* string */
+	OSTP_CTLA_LAST_ERROR,    /* string: why the upstream session last failed, "" if it did not */
+	OSTP_CTLA_UP,            /* u8: client role: 1 when the upstream session is established */
 	__OSTP_CTLA_MAX,
 };
 #define OSTP_CTLA_MAX (__OSTP_CTLA_MAX - 1)

@@ -17,6 +17,8 @@
 
 #include "ctl_proto.h"
 #include "daemon.h"
+#include "endpoint.h"
+#include "prefix.h"
 #include "log.h"
 
 #define CTL_BUF 8192
@@ -116,13 +118,43 @@ static void get_info(struct ostpd *d, int fd, const struct nlmsghdr *req)
 		mnl_attr_put_u16(nlh, OSTP_CTLA_LISTEN_PORT, port);
 	}
 	mnl_attr_put_u32(nlh, OSTP_CTLA_N_SESSIONS, (uint32_t)d->n_established);
+	mnl_attr_put_u32(nlh, OSTP_CTLA_PID, (uint32_t)getpid());
+	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE_FLAGS,
+			(uint8_t)((d->cfg.has_server ? 1 : 0) | (d->cfg.has_client ? 2 : 0)));
+	if (d->cfg_path)
+		mnl_attr_put_strz(nlh, OSTP_CTLA_CONFIG_PATH, d->cfg_path);
+	if (d->cfg.has_client) {
+		bool up = d->upstream && !d->upstream->dead && d->upstream->established_ms;
+
+		mnl_attr_put_u8(nlh, OSTP_CTLA_UP, up);
+		mnl_attr_put_strz(nlh, OSTP_CTLA_LAST_ERROR, d->last_error);
+		if (d->cfg.client.have_server_key)
+			mnl_attr_put(nlh, OSTP_CTLA_SERVER_KEY, 32, d->cfg.client.server_key);
+	}
 	send_msg(fd, nlh);
+}
+
+static void session_addrs(const struct ostpd *d, const struct conn *c, char *out, size_t size)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (c->kind == CONN_UPSTREAM) {
+		snprintf(out, size, "%s", d->upstream_addrs);
+		return;
+	}
+	for (size_t i = 0; c->ucfg && i < c->ucfg->n_addr && off < size; i++) {
+		char text[PREFIX_STRLEN];
+
+		off += (size_t)snprintf(out + off, size - off, "%s%s", off ? " " : "",
+					prefix_format(&c->ucfg->addr[i], text, sizeof(text)));
+	}
 }
 
 static void get_sessions(struct ostpd *d, int fd, const struct nlmsghdr *req)
 {
 	uint64_t now = now_ms();
-	char buf[CTL_BUF];
+	char buf[CTL_BUF], addrs[512];
 
 	for (struct conn *c = d->conns; c; c = c->next) {
 		struct nlmsghdr *nlh;
@@ -141,6 +173,10 @@ static void get_sessions(struct ostpd *d, int fd, const struct nlmsghdr *req)
 		mnl_attr_put_u64(nlh, OSTP_CTLA_TX_PACKETS, c->ctr.tx_packets);
 		mnl_attr_put_u64(nlh, OSTP_CTLA_DROPS,
 				 c->ctr.drop_queue + c->ctr.drop_source + c->ctr.drop_noroute);
+		mnl_attr_put_u64(nlh, OSTP_CTLA_DROP_QUEUE, c->ctr.drop_queue);
+		mnl_attr_put_u64(nlh, OSTP_CTLA_DROP_SOURCE, c->ctr.drop_source);
+		session_addrs(d, c, addrs, sizeof(addrs));
+		mnl_attr_put_strz(nlh, OSTP_CTLA_ADDRS, addrs);
 		send_msg(fd, nlh);
 	}
 	struct nlmsghdr *done = reply_header(buf, req, NLM_F_MULTI);
@@ -155,10 +191,182 @@ static int attr_cb(const struct nlattr *attr, void *data)
 
 	if (mnl_attr_type_valid(attr, OSTP_CTLA_MAX) < 0)
 		return MNL_CB_OK;   /* unknown attributes from a newer ostpctl */
-	if (type == OSTP_CTLA_USER && mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0)
-		return MNL_CB_ERROR;
+	switch (type) {
+	case OSTP_CTLA_USER:
+	case OSTP_CTLA_PREFIX:
+	case OSTP_CTLA_PEER_NAME:
+	case OSTP_CTLA_ENDPOINT:
+	case OSTP_CTLA_ALLOWED:
+		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0 ||
+		    mnl_attr_get_payload_len(attr) > 256)
+			return MNL_CB_ERROR;
+		break;
+	case OSTP_CTLA_PUBKEY:
+		if (mnl_attr_get_payload_len(attr) != 32)
+			return MNL_CB_ERROR;
+		break;
+	default:
+		return MNL_CB_OK;   /* requests carry no other attribute */
+	}
 	tb[type] = attr;
 	return MNL_CB_OK;
+}
+
+static int parse_request(const struct nlmsghdr *req, const struct nlattr *tb[])
+{
+	return mnl_attr_parse(req, 0, attr_cb, tb) < 0 ? -1 : 0;
+}
+
+static void route_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
+{
+	const struct nlattr *tb[OSTP_CTLA_MAX + 1] = { 0 };
+	const char *user = NULL;
+	struct prefix p;
+	int err;
+
+	if (parse_request(req, tb) < 0 || !tb[OSTP_CTLA_PREFIX]) {
+		send_status(fd, req, EINVAL, "a prefix is required");
+		return;
+	}
+	if (!parse_prefix(mnl_attr_get_str(tb[OSTP_CTLA_PREFIX]), &p.family, p.addr, &p.len) ||
+	    !prefix_is_network(&p)) {
+		send_status(fd, req, EINVAL, "bad prefix");
+		return;
+	}
+	if (tb[OSTP_CTLA_USER]) {
+		user = mnl_attr_get_str(tb[OSTP_CTLA_USER]);
+		if (!ostp_username_valid(user, strlen(user))) {
+			send_status(fd, req, EINVAL, "bad user name");
+			return;
+		}
+	}
+	if (req->nlmsg_type == OSTP_CTL_ROUTE_ADD) {
+		if (!d->cfg.has_server) {
+			send_status(fd, req, EOPNOTSUPP, "routes to users need the server role");
+			return;
+		}
+		if (!user) {
+			send_status(fd, req, EINVAL, "a user name is required");
+			return;
+		}
+		err = rtable_route_add(d, &p, user);
+	} else {
+		err = rtable_route_del(d, &p, user);
+	}
+	send_status(fd, req, -err, err == -EEXIST ? "route exists"
+			       : err == -EBUSY ? "prefix belongs to another user"
+			       : err == -ENOENT ? "no such route"
+			       : err == -ENOSPC ? "too many routes" : NULL);
+}
+
+static void route_list(struct ostpd *d, int fd, const struct nlmsghdr *req)
+{
+	char buf[CTL_BUF], text[PREFIX_STRLEN];
+	struct nlmsghdr *nlh;
+
+	for (size_t i = 0; i < d->cfg.server.n_users && d->cfg.has_server; i++) {
+		const struct ostpd_user *u = &d->cfg.server.users[i];
+
+		for (size_t j = 0; j < u->n_allowed_ips; j++) {
+			nlh = reply_header(buf, req, NLM_F_MULTI);
+			mnl_attr_put_strz(nlh, OSTP_CTLA_PREFIX,
+					  prefix_format(&u->allowed_ips[j], text, sizeof(text)));
+			mnl_attr_put_strz(nlh, OSTP_CTLA_USER, u->name);
+			mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, 0);
+			send_msg(fd, nlh);
+		}
+	}
+	for (size_t i = 0; i < d->n_routes; i++) {
+		nlh = reply_header(buf, req, NLM_F_MULTI);
+		mnl_attr_put_strz(nlh, OSTP_CTLA_PREFIX,
+				  prefix_format(&d->routes[i].prefix, text, sizeof(text)));
+		mnl_attr_put_strz(nlh, OSTP_CTLA_USER, d->routes[i].user);
+		mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, 1);
+		send_msg(fd, nlh);
+	}
+	nlh = reply_header(buf, req, NLM_F_MULTI);
+	nlh->nlmsg_type = NLMSG_DONE;
+	send_msg(fd, nlh);
+}
+
+/* "p1,p2": each a network prefix. */
+static bool allowed_valid(const char *list)
+{
+	char copy[257], *save = NULL;
+
+	if (!list[0])
+		return true;
+	snprintf(copy, sizeof(copy), "%s", list);
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct prefix p;
+
+		if (!parse_prefix(tok, &p.family, p.addr, &p.len) || !prefix_is_network(&p))
+			return false;
+	}
+	return true;
+}
+
+static void peer_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
+{
+	const struct nlattr *tb[OSTP_CTLA_MAX + 1] = { 0 };
+	struct daemon_peer p = { 0 };
+	const char *name;
+	int err;
+
+	if (parse_request(req, tb) < 0 || !tb[OSTP_CTLA_PEER_NAME]) {
+		send_status(fd, req, EINVAL, "a peer name is required");
+		return;
+	}
+	name = mnl_attr_get_str(tb[OSTP_CTLA_PEER_NAME]);
+	if (!ostp_username_valid(name, strlen(name))) {
+		send_status(fd, req, EINVAL, "bad peer name");
+		return;
+	}
+	if (req->nlmsg_type == OSTP_CTL_PEER_DEL) {
+		err = rtable_peer_del(d, name);
+		send_status(fd, req, -err, err ? "no such peer" : NULL);
+		return;
+	}
+	if (!tb[OSTP_CTLA_ENDPOINT] || !tb[OSTP_CTLA_PUBKEY] ||
+	    !parse_endpoint(mnl_attr_get_str(tb[OSTP_CTLA_ENDPOINT]), &p.endpoint.addr,
+			    &p.endpoint.len)) {
+		send_status(fd, req, EINVAL, "a peer needs an endpoint and a key");
+		return;
+	}
+	if (tb[OSTP_CTLA_ALLOWED]) {
+		if (!allowed_valid(mnl_attr_get_str(tb[OSTP_CTLA_ALLOWED]))) {
+			send_status(fd, req, EINVAL, "bad allowed prefix");
+			return;
+		}
+		snprintf(p.allowed, sizeof(p.allowed), "%s", mnl_attr_get_str(tb[OSTP_CTLA_ALLOWED]));
+	}
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	memcpy(p.key, mnl_attr_get_payload(tb[OSTP_CTLA_PUBKEY]), 32);
+	err = rtable_peer_add(d, &p);
+	send_status(fd, req, -err, err == -EEXIST ? "peer exists"
+			       : err == -ENOSPC ? "too many peers" : NULL);
+}
+
+static void peer_list(struct ostpd *d, int fd, const struct nlmsghdr *req)
+{
+	char buf[CTL_BUF], ep[ENDPOINT_STRLEN];
+	struct nlmsghdr *nlh;
+
+	for (size_t i = 0; i < d->n_peers; i++) {
+		const struct daemon_peer *p = &d->peers[i];
+
+		nlh = reply_header(buf, req, NLM_F_MULTI);
+		mnl_attr_put_strz(nlh, OSTP_CTLA_PEER_NAME, p->name);
+		mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT,
+				  endpoint_format((const struct sockaddr *)&p->endpoint.addr, ep, sizeof(ep)));
+		mnl_attr_put(nlh, OSTP_CTLA_PUBKEY, 32, p->key);
+		mnl_attr_put_strz(nlh, OSTP_CTLA_ALLOWED, p->allowed);
+		mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, p->from_config ? 0 : 1);
+		send_msg(fd, nlh);
+	}
+	nlh = reply_header(buf, req, NLM_F_MULTI);
+	nlh->nlmsg_type = NLMSG_DONE;
+	send_msg(fd, nlh);
 }
 
 static void close_user(struct ostpd *d, int fd, const struct nlmsghdr *req)
@@ -167,7 +375,7 @@ static void close_user(struct ostpd *d, int fd, const struct nlmsghdr *req)
 	const char *user;
 	int n = 0;
 
-	if (mnl_attr_parse(req, 0, attr_cb, tb) < 0 || !tb[OSTP_CTLA_USER]) {
+	if (parse_request(req, tb) < 0 || !tb[OSTP_CTLA_USER]) {
 		send_status(fd, req, EINVAL, "a user name is required");
 		return;
 	}
@@ -211,6 +419,25 @@ static void handle(struct ostpd *d, int fd, const char *buf, ssize_t len)
 		break;
 	case OSTP_CTL_CLOSE_USER:
 		close_user(d, fd, req);
+		break;
+	case OSTP_CTL_SHUTDOWN:
+		log_info("shutdown requested over the control socket");
+		d->quit = true;
+		send_status(fd, req, 0, NULL);
+		break;
+	case OSTP_CTL_ROUTE_ADD:
+	case OSTP_CTL_ROUTE_DEL:
+		route_cmd(d, fd, req);
+		break;
+	case OSTP_CTL_ROUTE_LIST:
+		route_list(d, fd, req);
+		break;
+	case OSTP_CTL_PEER_ADD:
+	case OSTP_CTL_PEER_DEL:
+		peer_cmd(d, fd, req);
+		break;
+	case OSTP_CTL_PEER_LIST:
+		peer_list(d, fd, req);
 		break;
 	default:
 		send_status(fd, req, EOPNOTSUPP, "unknown request");

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "endpoint.h"
+#include "prefix.h"
 #include "ostp.h"
 #include "rtnl.h"
 #include "wire.h"
@@ -23,6 +25,9 @@
 #define TUN_BATCH       64      /* packets read from the TUN per wakeup */
 #define SOCK_READ_MAX   (256u * 1024u)
 #define TUN_PKT_MAX     65536u
+/* Bounds on what the control socket can add at run time. */
+#define MAX_RUNTIME_ROUTES 4096
+#define MAX_PEERS       4080     /* what 255 peer blocks can carry */
 
 struct counters {
 	uint64_t rx_bytes, rx_packets;   /* from the peer */
@@ -33,6 +38,19 @@ struct counters {
 };
 
 enum conn_kind { CONN_ACCEPTED, CONN_UPSTREAM };
+
+struct runtime_route {
+	struct prefix prefix;
+	char user[OSTP_USER_MAX + 1];
+};
+
+struct daemon_peer {
+	char name[CONFIG_NAME_MAX + 1];
+	struct endpoint endpoint;
+	uint8_t key[32];
+	char allowed[256];               /* "p1,p2" as given */
+	bool from_config;
+};
 
 /* What an epoll event points at. */
 enum watch_kind { W_TUN, W_LISTEN, W_SIGNAL, W_CONTROL, W_CONN };
@@ -85,6 +103,16 @@ struct ostpd {
 	ostp_trust *trust;
 	struct pwfile *pw;
 
+	/* prefixes given to a user's sessions by `ostpctl route add ... user` */
+	struct runtime_route *routes;
+	size_t n_routes;
+	/* static peers: from the configuration, then `ostpctl peer add` */
+	struct daemon_peer *peers;
+	size_t n_peers;
+
+	char last_error[128];            /* why the upstream session last ended */
+	char upstream_addrs[256];        /* what the server assigned us */
+
 	struct counters tun_ctr;
 	bool quit;
 	uint8_t *pkt;                    /* TUN_PKT_MAX bytes */
@@ -106,10 +134,21 @@ void conn_send_packet(struct ostpd *d, struct conn *c, const uint8_t *pkt, size_
 
 /* route.c: which session owns an inner address */
 struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr);
-bool route_source_allowed(const struct conn *c, int family, const uint8_t *addr);
+bool route_source_allowed(const struct ostpd *d, const struct conn *c, int family,
+			  const uint8_t *addr);
 /* Family and addresses of an IP packet; false when it is not one. */
 bool packet_addrs(const uint8_t *pkt, size_t len, int *family,
 		  const uint8_t **src, const uint8_t **dst);
+
+/* rtable.c: run-time routes and peers */
+int rtable_route_add(struct ostpd *d, const struct prefix *p, const char *user);
+int rtable_route_del(struct ostpd *d, const struct prefix *p, const char *user);
+int rtable_peer_add(struct ostpd *d, const struct daemon_peer *peer);
+int rtable_peer_del(struct ostpd *d, const char *name);
+int rtable_load_config_peers(struct ostpd *d);
+/* The peers as libostp peer entries; caller frees. */
+struct ostp_peer *rtable_ostp_peers(const struct ostpd *d, size_t *n);
+void rtable_free(struct ostpd *d);
 
 /* tunio.c */
 void tun_on_readable(struct ostpd *d);

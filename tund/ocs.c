@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The server (OCS) role: listening, accepting, checking users. */
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -67,7 +68,16 @@ static int new_session(struct ostpd *d, struct conn *c)
 	if (err)
 		return err;
 	ostp_server_set_resource_ok(c->s, d->n_established < sv->max_sessions);
-	return 0;
+	if (d->n_peers) {
+		size_t n;
+		struct ostp_peer *peers = rtable_ostp_peers(d, &n);
+
+		if (!peers)
+			return OSTP_E_NOMEM;
+		err = ostp_server_set_peers(c->s, peers, n);
+		free(peers);
+	}
+	return err;
 }
 
 static void accept_one(struct ostpd *d, int fd, const struct sockaddr_storage *ss)

@@ -50,6 +50,22 @@ static int match_len(const struct ostpd_user *u, int family, const uint8_t *addr
 	return best;
 }
 
+/* The user's configured prefixes and those added at run time. */
+static int conn_match(const struct ostpd *d, const struct conn *c, int family,
+		      const uint8_t *addr)
+{
+	int best = c->ucfg ? match_len(c->ucfg, family, addr) : -1;
+
+	for (size_t i = 0; i < d->n_routes; i++) {
+		const struct runtime_route *r = &d->routes[i];
+
+		if (r->prefix.len > best && strcmp(r->user, c->user) == 0 &&
+		    prefix_contains(&r->prefix, family, addr))
+			best = r->prefix.len;
+	}
+	return best;
+}
+
 struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr)
 {
 	struct conn *best = NULL;
@@ -58,9 +74,9 @@ struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr)
 	for (struct conn *c = d->conns; c; c = c->next) {
 		int len;
 
-		if (c->dead || !c->ucfg || !c->established_ms)
+		if (c->dead || !c->user[0] || !c->established_ms)
 			continue;
-		len = match_len(c->ucfg, family, addr);
+		len = conn_match(d, c, family, addr);
 		/* on a tie the newest session wins: a reconnect replaces a
 		 * session whose death the server has not noticed yet */
 		if (len > best_len || (len == best_len && len >= 0 &&
@@ -72,7 +88,8 @@ struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr)
 	return best_len >= 0 ? best : NULL;
 }
 
-bool route_source_allowed(const struct conn *c, int family, const uint8_t *addr)
+bool route_source_allowed(const struct ostpd *d, const struct conn *c, int family,
+			  const uint8_t *addr)
 {
-	return c->ucfg && match_len(c->ucfg, family, addr) >= 0;
+	return c->user[0] && conn_match(d, c, family, addr) >= 0;
 }

@@ -69,7 +69,7 @@ void tun_deliver(struct ostpd *d, struct conn *from, const uint8_t *pkt, size_t 
 		from->ctr.drop_source++;
 		return;
 	}
-	if (from->kind == CONN_ACCEPTED && !route_source_allowed(from, family, src)) {
+	if (from->kind == CONN_ACCEPTED && !route_source_allowed(d, from, family, src)) {
 		from->ctr.drop_source++;
 		return;
 	}

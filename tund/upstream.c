@@ -17,6 +17,7 @@
 #include "identity.h"
 #include "knownhosts.h"
 #include "log.h"
+#include "prefix.h"
 #include "trustfile.h"
 #include "wire.h"
 
@@ -148,16 +149,27 @@ static void apply_config(struct ostpd *d, const struct ostp_config *oc)
 		if (err)
 			log_warn("set MTU %u from the server: %s", oc->mtu, rtnl_strerror(&d->rtnl, err));
 	}
+	size_t off = 0;
+
+	d->upstream_addrs[0] = '\0';
 	for (size_t i = 0; i < oc->n_addr; i++) {
 		const struct ostp_config_addr *a = &oc->addr[i];
-		int family = a->family == 4 ? AF_INET : AF_INET6;
-		int err = rtnl_addr_add(&d->rtnl, d->ifindex, family, a->addr, a->prefix_len);
+		struct prefix p = { .family = a->family == 4 ? AF_INET : AF_INET6,
+				    .len = a->prefix_len };
+		char text[PREFIX_STRLEN];
+		int err;
 
-		if (err && err != -EEXIST)
-			log_warn("address from the server: %s", rtnl_strerror(&d->rtnl, err));
-		else
-			log_info("address %s/%u assigned by the server",
-				 family == AF_INET ? "IPv4" : "IPv6", a->prefix_len);
+		memcpy(p.addr, a->addr, 16);
+		prefix_format(&p, text, sizeof(text));
+		err = rtnl_addr_add(&d->rtnl, d->ifindex, p.family, p.addr, p.len);
+		if (err && err != -EEXIST) {
+			log_warn("address %s from the server: %s", text, rtnl_strerror(&d->rtnl, err));
+			continue;
+		}
+		log_info("address %s assigned by the server", text);
+		if (off < sizeof(d->upstream_addrs))
+			off += (size_t)snprintf(d->upstream_addrs + off, sizeof(d->upstream_addrs) - off,
+						"%s%s", off ? " " : "", text);
 	}
 }
 
@@ -182,6 +194,7 @@ void upstream_on_event(struct ostpd *d, struct conn *c, const struct ostp_event 
 		break;
 	case OSTP_EV_ESTABLISHED:
 		d->backoff_ms = 0;
+		d->last_error[0] = '\0';
 		log_info("%s: tunnel up, spw 0x%04x", c->endpoint, ev->spw);
 		break;
 	case OSTP_EV_CONFIG:
