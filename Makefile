@@ -82,8 +82,8 @@ LIBTHELP := $(if $(UNIT_HELP_OBJS),$(BUILD)/libtesthelp.a)
 OSTPD    := $(if $(wildcard tund/main.c),$(BUILD)/ostpd)
 OSTPCTL  := $(if $(wildcard ctl/main.c),$(BUILD)/ostpctl)
 
-.PHONY: all check check-unit fuzz fuzz-smoke valgrind bench install clean \
-	unit-bins
+.PHONY: all check check-unit fuzz fuzz-smoke valgrind bench bench-core vectors \
+	install clean unit-bins
 .DEFAULT_GOAL := all
 # Keep objects that only pattern rules mention (fuzz targets) between runs.
 .SECONDARY:
@@ -268,6 +268,17 @@ bench: all
 	@if [ -x scripts/bench ]; then scripts/bench; \
 	elif [ -f scripts/bench ]; then sh scripts/bench; \
 	else echo "no scripts/bench yet"; fi
+
+# the protocol core alone, next to raw libsodium on the same buffers
+bench-core:
+	scripts/bench-core
+
+# regenerate the known-answer vectors (only when the wire format changes
+# on purpose: docs/PROTOCOL.md must say so)
+$(BUILD)/gen_vectors: tests/vectors/gen_vectors.c $(BUILD)/libostp.a
+	$(CC) $(OSTP_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libostp.a $(PKG_LIBS)
+vectors: $(BUILD)/gen_vectors
+	./$(BUILD)/gen_vectors tests/vectors tests/fuzz/corpus
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR)

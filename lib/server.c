@@ -129,6 +129,9 @@ int ostp_server_set_peers(ostp_session *s, const struct ostp_peer *peers, size_t
 
 	if (s->role != OSTP_ROLE_SERVER || n > OSTP_PEERS_MAX)
 		return OSTP_E_INVAL;
+	/* blocks already sent were numbered from the old list */
+	if (s->u.s.next_seq)
+		return OSTP_E_STATE;
 	if (n) {
 		copy = malloc(n * sizeof(*copy));
 		if (!copy)

@@ -528,9 +528,8 @@ static int intake_frame(ostp_session *s, const uint8_t *p, size_t avail, size_t 
 	return frame_complete(s, frame_dest(s), now, ev);
 }
 
-static bool take_pending(ostp_session *s, struct ostp_event *ev)
+static bool take_pending(ostp_session *s, struct ostp_event *ev, int *err)
 {
-	int err;
 
 	if (s->pending.type == OSTP_EV_NONE)
 		return false;
@@ -541,10 +540,11 @@ static bool take_pending(ostp_session *s, struct ostp_event *ev)
 		memset(ev, 0, sizeof(*ev));
 		return false;
 	}
+	*err = OSTP_OK;
 	if (s->role == OSTP_ROLE_CLIENT && s->u.c.deferred) {
-		err = ostp_client_send_credentials(s);
-		if (err)
-			ostp_fail(s, err, ev);
+		*err = ostp_client_send_credentials(s);
+		if (*err)
+			ostp_fail(s, *err, ev);
 	}
 	return true;
 }
@@ -552,10 +552,12 @@ static bool take_pending(ostp_session *s, struct ostp_event *ev)
 int ostp_feed(ostp_session *s, const uint8_t *in, size_t len, size_t *used,
 	      uint64_t now, struct ostp_event *ev)
 {
+	int perr;
+
 	memset(ev, 0, sizeof(*ev));
 	*used = 0;
-	if (take_pending(s, ev))
-		return OSTP_OK;
+	if (take_pending(s, ev, &perr))
+		return perr;
 	if (s->state == ST_CLOSED)
 		return OSTP_E_CLOSED;
 	while (*used < len && ev->type == OSTP_EV_NONE && s->state != ST_CLOSED) {
@@ -593,8 +595,8 @@ int ostp_tick(ostp_session *s, uint64_t now, struct ostp_event *ev)
 	int err;
 
 	memset(ev, 0, sizeof(*ev));
-	if (take_pending(s, ev))
-		return OSTP_OK;
+	if (take_pending(s, ev, &err))
+		return err;
 	if (s->state == ST_CLOSED)
 		return OSTP_OK;
 	if (s->state != ST_ESTABLISHED) {
