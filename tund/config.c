@@ -751,6 +751,46 @@ static char *read_file(const char *path, int *lines)
 	return buf;
 }
 
+/* Line of the outermost '{' still open at the end of text, or 0.  Skips
+ * strings and the three comment styles libconfuse knows. */
+static int unclosed_section_line(const char *t)
+{
+	int line = 1, depth = 0, open_line = 0;
+
+	for (const char *p = t; *p; p++) {
+		if (*p == '\n') {
+			line++;
+		} else if (*p == '"' || *p == '\'') {
+			char q = *p;
+
+			for (p++; *p && *p != q; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				if (*p == '\n')
+					line++;
+			}
+			if (!*p)
+				break;
+		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
+			while (p[1] && p[1] != '\n')
+				p++;
+		} else if (*p == '/' && p[1] == '*') {
+			for (p += 2; *p && !(*p == '*' && p[1] == '/'); p++)
+				if (*p == '\n')
+					line++;
+			if (!*p)
+				break;
+			p++;
+		} else if (*p == '{') {
+			if (depth++ == 0)
+				open_line = line;
+		} else if (*p == '}' && depth > 0) {
+			depth--;
+		}
+	}
+	return depth > 0 ? open_line : 0;
+}
+
 int config_load(struct ostpd_config *out, const char *path, char *errbuf,
 		size_t errlen)
 {
@@ -782,6 +822,16 @@ int config_load(struct ostpd_config *out, const char *path, char *errbuf,
 	cfg_set_validate_func(cfg, "client", client_done);
 	cfg_set_validate_func(cfg, "peer", peer_done);
 
+	/* libconfuse accepts a file that ends inside a section */
+	{
+		int open_line = unclosed_section_line(text);
+
+		if (open_line) {
+			error_at(open_line, "section is never closed (missing '}')");
+			free(text);
+			goto done;
+		}
+	}
 	if (cfg_parse_buf(cfg, text) != CFG_SUCCESS) {
 		error_at(0, "cannot parse");   /* if libconfuse said nothing */
 		free(text);

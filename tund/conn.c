@@ -4,6 +4,7 @@
  * bytes out from it, and what each session event means for the daemon.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -282,4 +283,45 @@ void conn_reap(struct ostpd *d)
 		}
 		c = next;
 	}
+}
+
+/* Closing a socket that still has unread input makes the kernel answer
+ * with RST, which can destroy our CLOSE before the peer reads it.  So on
+ * shutdown: send CLOSE, half-close, and discard input until each peer's
+ * FIN or a short deadline, then close. */
+void conn_close_all(struct ostpd *d, uint8_t reason, const char *why)
+{
+	size_t n = 0, open_n;
+	struct pollfd *pfd = calloc(d->n_conns ? d->n_conns : 1, sizeof(*pfd));
+	uint64_t deadline = now_ms() + 300;
+
+	for (struct conn *c = d->conns; c && pfd; c = c->next) {
+		if (c->dead || c->connecting || !c->s)
+			continue;
+		if (!ostp_session_closed(c->s))
+			ostp_close(c->s, reason);
+		if (!flush_out(d, c))
+			continue;
+		shutdown(c->fd, SHUT_WR);
+		pfd[n++] = (struct pollfd){ .fd = c->fd, .events = POLLIN };
+	}
+	open_n = n;
+	while (open_n && now_ms() < deadline) {
+		if (poll(pfd, n, (int)(deadline - now_ms())) <= 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			ssize_t r;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			r = read(pfd[i].fd, d->rbuf, SOCK_READ_MAX);
+			if (r > 0 || (r < 0 && errno == EAGAIN))
+				continue;
+			pfd[i].fd = -1;   /* FIN or error: this peer is done */
+			open_n--;
+		}
+	}
+	free(pfd);
+	for (struct conn *c = d->conns; c; c = c->next)
+		conn_close(d, c, reason, why);
 }

@@ -129,6 +129,9 @@ void conn_on_io(struct ostpd *d, struct conn *c, uint32_t events);
 void conn_flush(struct ostpd *d, struct conn *c);
 void conn_tick(struct ostpd *d, struct conn *c, uint64_t now);
 void conn_reap(struct ostpd *d);
+/* Daemon shutdown: authenticated close of every session, lingering
+ * briefly so each CLOSE is read before the socket goes away. */
+void conn_close_all(struct ostpd *d, uint8_t reason, const char *why);
 /* Queue one IP packet for the peer; counts drops. */
 void conn_send_packet(struct ostpd *d, struct conn *c, const uint8_t *pkt, size_t len);
 

@@ -245,8 +245,8 @@ static void run(struct ostpd *d)
 
 static void shutdown_all(struct ostpd *d)
 {
-	for (struct conn *c = d->conns; c; c = c->next)
-		conn_close(d, c, OSTP_CLOSE_SHUTDOWN, "daemon shutting down");
+	d->quit = true;   /* no reconnect from here on */
+	conn_close_all(d, OSTP_CLOSE_SHUTDOWN, "daemon shutting down");
 	conn_reap(d);
 	ctl_close(d);
 	for (size_t i = 0; i < d->n_listen; i++)
