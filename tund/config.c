@@ -770,7 +770,7 @@ static int unclosed_section_line(const char *t)
 					line++;
 			}
 			if (!*p)
-				break;
+				return 0;   /* unterminated: libconfuse says so better */
 		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
 			while (p[1] && p[1] != '\n')
 				p++;
@@ -779,7 +779,7 @@ static int unclosed_section_line(const char *t)
 				if (*p == '\n')
 					line++;
 			if (!*p)
-				break;
+				return 0;   /* unterminated: libconfuse says so better */
 			p++;
 		} else if (*p == '{') {
 			if (depth++ == 0)

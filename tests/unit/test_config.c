@@ -512,6 +512,9 @@ static const struct bad bad_confs[] = {
 	{ "server {\n\trequire_auth = maybe\n}\n", 2,
 	  "invalid boolean value for option 'require_auth'" },
 	{ "server {\n\ttrust_file = \"/etc/x\n", 3, "premature end of file" },
+	/* libconfuse itself accepts a file that ends inside a section */
+	{ "interface = \"x\"\nserver {\n\tmax_sessions = 10\n", 2,
+	  "section is never closed" },
 };
 
 START_TEST(bad_config)
