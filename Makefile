@@ -119,8 +119,12 @@ $(BUILD)/libtesthelp.a: $(UNIT_HELP_OBJS)
 $(BUILD)/ostpd: $(TUND_OBJS) $(LIBOSTP)
 	$(CC) $(OSTP_LDFLAGS) -o $@ $(TUND_OBJS) $(LIBOSTP) $(PKG_LIBS)
 
-$(BUILD)/ostpctl: $(CTL_OBJS) $(RTNL_OBJS) $(LIBOSTP)
-	$(CC) $(OSTP_LDFLAGS) -o $@ $(CTL_OBJS) $(RTNL_OBJS) $(LIBOSTP) $(PKG_LIBS)
+# ostpctl reuses the daemon's modules (rtnl, config, prefix, ...) through
+# libtund.a, so only what it calls is linked in; its sources include their
+# headers and ctl_proto.h from tund/.
+$(CTL_OBJS): OSTP_CFLAGS += -Itund
+$(BUILD)/ostpctl: $(CTL_OBJS) $(LIBTUND) $(LIBOSTP)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $(CTL_OBJS) $(LIBTUND) $(LIBOSTP) $(PKG_LIBS)
 
 $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBTHELP) \
 		$(LIBTUND) $(LIBOSTP)

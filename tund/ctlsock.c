@@ -22,6 +22,7 @@
 #include "log.h"
 
 #define CTL_BUF 8192
+#define MALFORMED "malformed attribute (strings must be NUL-terminated and at most 256 bytes)"
 
 int ctl_open(struct ostpd *d)
 {
@@ -224,7 +225,11 @@ static void route_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
 	struct prefix p;
 	int err;
 
-	if (parse_request(req, tb) < 0 || !tb[OSTP_CTLA_PREFIX]) {
+	if (parse_request(req, tb) < 0) {
+		send_status(fd, req, EINVAL, MALFORMED);
+		return;
+	}
+	if (!tb[OSTP_CTLA_PREFIX]) {
 		send_status(fd, req, EINVAL, "a prefix is required");
 		return;
 	}
@@ -313,7 +318,11 @@ static void peer_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
 	const char *name;
 	int err;
 
-	if (parse_request(req, tb) < 0 || !tb[OSTP_CTLA_PEER_NAME]) {
+	if (parse_request(req, tb) < 0) {
+		send_status(fd, req, EINVAL, MALFORMED);
+		return;
+	}
+	if (!tb[OSTP_CTLA_PEER_NAME]) {
 		send_status(fd, req, EINVAL, "a peer name is required");
 		return;
 	}
@@ -375,7 +384,11 @@ static void close_user(struct ostpd *d, int fd, const struct nlmsghdr *req)
 	const char *user;
 	int n = 0;
 
-	if (parse_request(req, tb) < 0 || !tb[OSTP_CTLA_USER]) {
+	if (parse_request(req, tb) < 0) {
+		send_status(fd, req, EINVAL, MALFORMED);
+		return;
+	}
+	if (!tb[OSTP_CTLA_USER]) {
 		send_status(fd, req, EINVAL, "a user name is required");
 		return;
 	}

@@ -74,7 +74,7 @@ struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr)
 	for (struct conn *c = d->conns; c; c = c->next) {
 		int len;
 
-		if (c->dead || !c->user[0] || !c->established_ms)
+		if (c->dead || c->kind != CONN_ACCEPTED || !c->user[0] || !c->established_ms)
 			continue;
 		len = conn_match(d, c, family, addr);
 		/* on a tie the newest session wins: a reconnect replaces a

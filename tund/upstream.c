@@ -110,13 +110,15 @@ void upstream_connect(struct ostpd *d)
 	endpoint_format((const struct sockaddr *)&ep->addr, name, sizeof(name));
 	fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_error("connect to %s: %s", name, strerror(errno));
+		snprintf(d->last_error, sizeof(d->last_error), "%s", strerror(errno));
+		log_error("connect to %s: %s", name, d->last_error);
 		schedule_reconnect(d);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 && errno != EINPROGRESS) {
-		log_warn("connect to %s: %s", name, strerror(errno));
+		snprintf(d->last_error, sizeof(d->last_error), "%s", strerror(errno));
+		log_warn("connect to %s: %s", name, d->last_error);
 		close(fd);
 		schedule_reconnect(d);
 		return;
@@ -195,6 +197,7 @@ void upstream_on_event(struct ostpd *d, struct conn *c, const struct ostp_event 
 	case OSTP_EV_ESTABLISHED:
 		d->backoff_ms = 0;
 		d->last_error[0] = '\0';
+		snprintf(c->user, sizeof(c->user), "%s", d->cfg.client.username);
 		log_info("%s: tunnel up, spw 0x%04x", c->endpoint, ev->spw);
 		break;
 	case OSTP_EV_CONFIG:

@@ -406,7 +406,11 @@ wait_server_up() {
 
 # tun_has_addr NS IFNAME ADDR
 tun_has_addr() {
-	ip -n "$1" addr show dev "$2" 2> /dev/null | grep -q "inet6\? $3/"
+	# read the whole output first: grep -q quitting early would SIGPIPE
+	# ip, and pipefail would turn that into "missing"
+	local out
+	out=$(ip -n "$1" addr show dev "$2" 2> /dev/null) || return 1
+	grep -q "inet6\? $3/" <<< "$out"
 }
 
 # wait_tunnel NAME USER [FROM_LINE]: the client logged "tunnel up" (after
