@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "knownhosts.h"
+#include "textfile.h"
 
 #define KH_MAX_INPUT    (4u * 1024u * 1024u)
 #define KH_ENDPOINT_MAX 64u     /* "[" v6 "]:" port is at most 53 */
@@ -56,24 +57,15 @@ static int decode_key(uint8_t key[32], const char *s, size_t n)
 static int kh_parse(const char *buf, size_t len, const char *endpoint,
 		    uint8_t key[32], size_t *bad_line)
 {
-	size_t pos = 0, line = 0, elen = strlen(endpoint);
+	size_t pos = 0, line = 0, elen = strlen(endpoint), n, hlen;
+	const char *p, *host, *k;
 	int found = 0;
 
-	while (pos < len) {
-		const char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - buf) : len;
-		const char *p = buf + pos, *host, *k;
-		size_t n = end - pos, hlen;
+	while (text_next_line(buf, len, &pos, &p, &n)) {
 		uint8_t lk[32];
 
 		line++;
-		pos = nl ? end + 1 : len;
-		while (n > 0 && is_blank(*p)) {
-			p++;
-			n--;
-		}
-		while (n > 0 && (is_blank(p[n - 1]) || p[n - 1] == '\r'))
-			n--;
+		text_trim(&p, &n);
 		if (n == 0 || p[0] == '#')
 			continue;
 		host = p;
@@ -104,39 +96,21 @@ int knownhosts_lookup(const char *path, const char *endpoint, uint8_t key[32])
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t used = 0, bad_line = 0;
-	int fd, rc = -1;
+	size_t len = 0, bad_line = 0;
+	int rc;
 
 	if (endpoint == NULL || !endpoint_ok(endpoint, strlen(endpoint)))
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text_file(path, KH_MAX_INPUT, &buf, &len, &st) < 0)
 		/* Only a missing file means "nothing recorded yet"; an
 		 * unreadable one must not turn into trusting any key. */
 		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)KH_MAX_INPUT)
-		goto out;
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL)
-		goto out;
-	/* st_size bounds the read: a file growing meanwhile (another
+	/* st_size bounds what is parsed: a file growing meanwhile (another
 	 * instance appending) is read as it was when looked at. */
-	while (used < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + used, (size_t)st.st_size - used);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	rc = kh_parse(buf, used, endpoint, key, &bad_line);
-out:
+	if (len > (size_t)st.st_size)
+		len = (size_t)st.st_size;
+	rc = kh_parse(buf, len, endpoint, key, &bad_line);
 	free(buf);
-	close(fd);
 	return rc;
 }
 

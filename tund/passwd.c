@@ -5,15 +5,15 @@
  * line without saying why.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomicfile.h"
 #include "ostp.h"
 #include "passwd.h"
+#include "textfile.h"
 
 /* Bounds keep a hostile or mistaken file from costing unbounded memory. */
 #define PW_MAX_ENTRIES 65536u
@@ -42,11 +42,6 @@ struct line_info {
 	size_t user_len, hash_len;
 	const char *why;         /* for LINE_BAD */
 };
-
-static int is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
 
 static int is_space(char c)
 {
@@ -82,12 +77,7 @@ static enum line_kind classify(const char *p, size_t n, struct line_info *li)
 		li->why = "NUL byte in line";
 		return LINE_BAD;
 	}
-	while (n > 0 && is_blank(*p)) {
-		p++;
-		n--;
-	}
-	while (n > 0 && (is_blank(p[n - 1]) || p[n - 1] == '\r'))
-		n--;
+	text_trim(&p, &n);
 	if (n == 0 || p[0] == '#')
 		return LINE_SKIP;
 	colon = memchr(p, ':', n);
@@ -131,8 +121,8 @@ int pwfile_parse(struct pwfile **out, const char *name, const char *buf, size_t 
 		 char *err, size_t errlen)
 {
 	struct pwfile *pw;
-	size_t cap = 0, pos = 0, line = 0, dup_line = 0, first_line = 0;
-	const char *dup_name = NULL;
+	size_t cap = 0, pos = 0, line = 0, dup_line = 0, first_line = 0, n;
+	const char *dup_name = NULL, *lp;
 
 	*out = NULL;
 	if (len > PW_MAX_INPUT) {
@@ -142,16 +132,13 @@ int pwfile_parse(struct pwfile **out, const char *name, const char *buf, size_t 
 	pw = calloc(1, sizeof(*pw));
 	if (pw == NULL)
 		goto nomem;
-	while (pos < len) {
-		const char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t end = nl ? (size_t)(nl - buf) : len;
+	while (text_next_line(buf, len, &pos, &lp, &n)) {
 		struct line_info li;
 		struct pw_entry *e;
 
 		line++;
-		switch (classify(buf + pos, end - pos, &li)) {
+		switch (classify(lp, n, &li)) {
 		case LINE_SKIP:
-			pos = nl ? end + 1 : len;
 			continue;
 		case LINE_BAD:
 			snprintf(err, errlen, "%s:%zu: %s", name, line, li.why);
@@ -160,7 +147,6 @@ int pwfile_parse(struct pwfile **out, const char *name, const char *buf, size_t 
 		case LINE_ENTRY:
 			break;
 		}
-		pos = nl ? end + 1 : len;
 		if (pw->n == PW_MAX_ENTRIES) {
 			snprintf(err, errlen, "%s:%zu: more than %u users",
 				 name, line, PW_MAX_ENTRIES);
@@ -231,75 +217,6 @@ const char *pwfile_lookup(const struct pwfile *pw, const char *user)
 	return e ? e->hash : NULL;
 }
 
-/* Reads a whole regular file of at most PW_MAX_INPUT bytes.  Returns 0,
- * -1 with errno set (ENOENT for a missing file, EFBIG when too large). */
-static int read_small_file(const char *path, char **buf, size_t *len, struct stat *st)
-{
-	char *b = NULL;
-	size_t used = 0, cap;
-	int fd, saved;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, st) < 0)
-		goto fail;
-	if (!S_ISREG(st->st_mode)) {
-		errno = EINVAL;
-		goto fail;
-	}
-	/* One byte past the size (or the limit) is how end of file, or a
-	 * file over the limit, shows up without trusting st_size. */
-	cap = 4096;
-	if (st->st_size >= (off_t)cap)
-		cap = (size_t)st->st_size < PW_MAX_INPUT ?
-		      (size_t)st->st_size + 1 : PW_MAX_INPUT + 1;
-	b = malloc(cap);
-	if (b == NULL)
-		goto fail;
-	for (;;) {
-		ssize_t n;
-
-		if (used == cap) {
-			size_t ncap = cap * 2 > PW_MAX_INPUT + 1 ? PW_MAX_INPUT + 1 : cap * 2;
-			char *nb;
-
-			if (used > PW_MAX_INPUT) {
-				errno = EFBIG;
-				goto fail;
-			}
-			nb = realloc(b, ncap);
-			if (nb == NULL)
-				goto fail;
-			b = nb;
-			cap = ncap;
-		}
-		n = read(fd, b + used, cap - used);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	if (used > PW_MAX_INPUT) {
-		errno = EFBIG;
-		goto fail;
-	}
-	close(fd);
-	*buf = b;
-	*len = used;
-	return 0;
-fail:
-	saved = errno;
-	free(b);
-	close(fd);
-	errno = saved;
-	return -1;
-}
-
 static void file_error(char *err, size_t errlen, const char *path)
 {
 	if (errno == EFBIG)
@@ -318,7 +235,7 @@ int pwfile_load(struct pwfile **out, const char *path, char *err, size_t errlen)
 	int rc;
 
 	*out = NULL;
-	if (read_small_file(path, &buf, &len, &st) < 0) {
+	if (read_text_file(path, PW_MAX_INPUT, &buf, &len, &st) < 0) {
 		file_error(err, errlen, path);
 		return -1;
 	}
@@ -332,61 +249,32 @@ int pwfile_load(struct pwfile **out, const char *path, char *err, size_t errlen)
 static int find_user_line(const char *buf, size_t len, const char *user,
 			  size_t *start, size_t *end)
 {
-	size_t pos = 0, ulen = strlen(user);
+	size_t pos = 0, ulen = strlen(user), n;
+	const char *lp;
 
-	while (pos < len) {
-		const char *nl = memchr(buf + pos, '\n', len - pos);
-		size_t e = nl ? (size_t)(nl - buf) : len;
+	while (text_next_line(buf, len, &pos, &lp, &n)) {
 		struct line_info li;
 
-		if (classify(buf + pos, e - pos, &li) == LINE_ENTRY &&
+		if (classify(lp, n, &li) == LINE_ENTRY &&
 		    li.user_len == ulen && memcmp(li.user, user, ulen) == 0) {
-			*start = pos;
-			*end = e;
+			*start = (size_t)(lp - buf);
+			*end = *start + n;
 			if (*end > *start && buf[*end - 1] == '\r')
 				(*end)--;
 			return 1;
 		}
-		pos = nl ? e + 1 : len;
 	}
 	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The rename is only durable once the directory entry reaches the disk. */
-static void sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
 }
 
 int pwfile_set(const char *path, const char *user, const char *hash, char *err, size_t errlen)
 {
 	struct pwfile *pw = NULL;
 	struct stat st, lst;
-	char *buf = NULL, *dir = NULL, *tmp = NULL;
-	const char *why = NULL, *base;
-	size_t len = 0, start = 0, end = 0, dirlen;
-	int exists = 1, fd = -1, rc = -1, found;
+	char *buf = NULL, *out = NULL, *p;
+	const char *why = NULL;
+	size_t len = 0, start = 0, end = 0, ulen, hlen, outlen;
+	int exists = 1, rc = -1, found, need_nl;
 
 	if (user == NULL || !ostp_username_valid(user, strlen(user))) {
 		snprintf(err, errlen, "invalid user name");
@@ -397,13 +285,15 @@ int pwfile_set(const char *path, const char *user, const char *hash, char *err, 
 		return -1;
 	}
 	/* rename() would replace a symlink with a file and leave the real
-	 * password file, which the daemon may read, unchanged. */
+	 * password file, which the daemon may read, unchanged.  Checked here
+	 * too (atomic_replace checks again) so that it is the error reported
+	 * before anything is read through the link. */
 	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
 		snprintf(err, errlen, "%s: is a symbolic link; give the file it points to",
 			 path);
 		return -1;
 	}
-	if (read_small_file(path, &buf, &len, &st) < 0) {
+	if (read_text_file(path, PW_MAX_INPUT, &buf, &len, &st) < 0) {
 		if (errno != ENOENT) {
 			file_error(err, errlen, path);
 			return -1;
@@ -421,103 +311,49 @@ int pwfile_set(const char *path, const char *user, const char *hash, char *err, 
 		goto out;
 	}
 
-	base = strrchr(path, '/');
-	if (base == NULL) {
-		dir = strdup(".");
-		base = path;
+	/* The new contents: the user's line replaced in place, or appended
+	 * after a newline for a last line that lacks one. */
+	ulen = strlen(user);
+	hlen = strlen(hash);
+	need_nl = !found && len > 0 && buf[len - 1] != '\n';
+	if (found) {
+		outlen = start + ulen + 1 + hlen + (len - end);
 	} else {
-		dirlen = base == path ? 1 : (size_t)(base - path);
-		dir = strndup(path, dirlen);
-		base++;
+		outlen = len + (size_t)need_nl + ulen + 1 + hlen + 1;
+		if (outlen > PW_MAX_INPUT) {
+			snprintf(err, errlen, "%s: would grow past %u bytes",
+				 path, PW_MAX_INPUT);
+			goto out;
+		}
 	}
-	if (dir == NULL || asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
-		tmp = NULL;
+	out = malloc(outlen);
+	if (out == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	/* mkostemp creates the file 0600, so the hashes are never readable by
-	 * others, not even between creation and the fchmod below. */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
+	p = out;
+	if (buf != NULL) {
+		memcpy(p, buf, found ? start : len);
+		p += found ? start : len;
 	}
-	if (exists) {
-		/* Owner first: a chown can clear mode bits set before it. */
-		if (fchown(fd, st.st_uid, st.st_gid) < 0) {
-			struct stat tst;
+	if (need_nl)
+		*p++ = '\n';
+	memcpy(p, user, ulen);
+	p += ulen;
+	*p++ = ':';
+	memcpy(p, hash, hlen);
+	p += hlen;
+	if (found)
+		memcpy(p, buf + end, len - end);
+	else
+		*p = '\n';
 
-			/* Not being allowed to give the file away is only
-			 * an error if it would actually change owner. */
-			if (fstat(fd, &tst) < 0 || tst.st_uid != st.st_uid ||
-			    tst.st_gid != st.st_gid) {
-				snprintf(err, errlen, "%s: cannot keep owner: %s",
-					 path, strerror(errno));
-				goto out;
-			}
-		}
-		if (fchmod(fd, st.st_mode & 07777) < 0) {
-			snprintf(err, errlen, "%s: cannot keep mode: %s", path,
-				 strerror(errno));
-			goto out;
-		}
-	}
-
-	{
-		size_t ulen = strlen(user), hlen = strlen(hash);
-		int ok;
-
-		if (found) {
-			ok = write_all(fd, buf, start) == 0 &&
-			     write_all(fd, user, ulen) == 0 &&
-			     write_all(fd, ":", 1) == 0 &&
-			     write_all(fd, hash, hlen) == 0 &&
-			     write_all(fd, buf + end, len - end) == 0;
-		} else {
-			int need_nl = len > 0 && buf[len - 1] != '\n';
-
-			if (len + (size_t)need_nl + ulen + 1 + hlen + 1 > PW_MAX_INPUT) {
-				snprintf(err, errlen, "%s: would grow past %u bytes",
-					 path, PW_MAX_INPUT);
-				goto out;
-			}
-			ok = write_all(fd, buf, len) == 0 &&
-			     (!need_nl || write_all(fd, "\n", 1) == 0) &&
-			     write_all(fd, user, ulen) == 0 &&
-			     write_all(fd, ":", 1) == 0 &&
-			     write_all(fd, hash, hlen) == 0 &&
-			     write_all(fd, "\n", 1) == 0;
-		}
-		if (!ok || fsync(fd) < 0) {
-			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-			goto out;
-		}
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	sync_dir(dir);
-	rc = 0;
+	/* A new file stays 0600, as mkostemp creates it: the hashes are
+	 * never readable by others. */
+	rc = atomic_replace(path, out, outlen, exists ? &st : NULL, 0600, err, errlen);
 
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
-	free(dir);
+	free(out);
 	free(buf);
 	pwfile_free(pw);
 	return rc;

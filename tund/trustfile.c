@@ -1,70 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
+#include "textfile.h"
 #include "trustfile.h"
 
 #define TRUST_FILE_MAX (4u << 20)
-
-int read_small_file(const char *path, size_t max, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 4096, n = 0;
-	char *p;
-
-	if (fd < 0)
-		return -1;
-	p = malloc(cap + 1);
-	for (;;) {
-		ssize_t r;
-
-		if (!p) {
-			close(fd);
-			errno = ENOMEM;
-			return -1;
-		}
-		if (n == cap) {
-			char *q;
-
-			if (cap >= max) {
-				free(p);
-				close(fd);
-				errno = EFBIG;
-				return -1;
-			}
-			cap *= 2;
-			q = realloc(p, cap + 1);
-			if (!q)
-				free(p);
-			p = q;
-			continue;
-		}
-		r = read(fd, p + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-
-			free(p);
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	p[n] = '\0';
-	*buf = p;
-	*len = n;
-	return 0;
-}
 
 struct warn_ctx {
 	const char *path;

@@ -9,8 +9,5 @@
 /* Reads and parses the trusted users list; warnings go to the log.
  * 0, or -1 with "file:line: what is wrong" in err. */
 int trust_file_load(ostp_trust **out, const char *path, char *err, size_t errlen);
-/* Reads a whole small file (at most max bytes) into a NUL-terminated
- * buffer the caller frees.  0 or -1 with errno set. */
-int read_small_file(const char *path, size_t max, char **buf, size_t *len);
 
 #endif

@@ -18,7 +18,7 @@
 #include "knownhosts.h"
 #include "log.h"
 #include "prefix.h"
-#include "trustfile.h"
+#include "textfile.h"
 #include "wire.h"
 
 static void schedule_reconnect(struct ostpd *d)

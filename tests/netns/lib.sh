@@ -242,6 +242,19 @@ topo_init() {
 	say "topology: server ${NS_SRV} + $n client namespace(s) on a bridge"
 }
 
+# topo_users N USER...: topo_init N, the server key, each USER with the
+# password USER-secret (trusted, hashed), $T_DIR/srv.conf and a
+# $T_DIR/USER.conf for each.
+topo_users() {
+	local n=$1 u
+	shift
+	topo_init "$n"
+	make_server_key
+	for u in "$@"; do add_user "$u" "$u-secret"; done
+	write_server_conf "$T_DIR/srv.conf"
+	for u in "$@"; do write_client_conf "$T_DIR/$u.conf" "$u"; done
+}
+
 # ---- keys, users, configurations ---------------------------------------------
 
 # The server identity; SERVER_KEY is its public key.
@@ -426,6 +439,19 @@ wait_tunnel() {
 	wait_for 10 "$name: ${U_V6[$user]} on ostpc" \
 		tun_has_addr "$ns" ostpc "${U_V6[$user]}" ||
 		fail "$name: IPv6 address not assigned"
+}
+
+# start_tunnels USER...: ostpd as the server (srv) and as each USER in
+# c1, c2, ... with $T_DIR/USER.conf; returns once every tunnel is up.
+start_tunnels() {
+	local u i=1
+	start_ostpd srv "$NS_SRV" "$T_DIR/srv.conf"
+	wait_server_up srv
+	for u in "$@"; do
+		start_ostpd "$u" "${NS_OF[c$i]}" "$T_DIR/$u.conf"
+		i=$((i + 1))
+	done
+	for u in "$@"; do wait_tunnel "$u" "$u"; done
 }
 
 # ping_ok NS DST [COUNT]: COUNT pings with no loss.

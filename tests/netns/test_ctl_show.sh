@@ -9,11 +9,7 @@ lib_init
 ctl_init
 need_cmd ping head
 
-topo_init 1
-make_server_key
-add_user ian ian-secret
-write_server_conf "$T_DIR/srv.conf"
-write_client_conf "$T_DIR/ian.conf" ian
+topo_users 1 ian
 C1=${NS_OF[c1]}
 S=(-c "$T_DIR/srv.conf")
 

@@ -11,11 +11,7 @@ lib_init
 ctl_init
 need_cmd ping
 
-topo_init 1
-make_server_key
-add_user ian ian-secret
-write_server_conf "$T_DIR/srv.conf"
-write_client_conf "$T_DIR/ian.conf" ian
+topo_users 1 ian
 # a client route from the configuration, which up must apply and down remove
 sed -i 's/^  keepalive = 2$/  keepalive = 2\n  routes = { "198.18.40.0\/24" }/' "$T_DIR/ian.conf"
 grep -q 198.18.40.0 "$T_DIR/ian.conf" || fail "could not add routes to ian.conf"

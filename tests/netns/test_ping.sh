@@ -8,20 +8,9 @@
 lib_init
 need_cmd ping
 
-topo_init 2
-make_server_key
-add_user ian ian-secret
-add_user quinn quinn-secret
-write_server_conf "$T_DIR/srv.conf"
-write_client_conf "$T_DIR/ian.conf" ian
-write_client_conf "$T_DIR/quinn.conf" quinn
+topo_users 2 ian quinn
 
-start_ostpd srv "$NS_SRV" "$T_DIR/srv.conf"
-wait_server_up srv
-start_ostpd ian "${NS_OF[c1]}" "$T_DIR/ian.conf"
-start_ostpd quinn "${NS_OF[c2]}" "$T_DIR/quinn.conf"
-wait_tunnel ian ian
-wait_tunnel quinn quinn
+start_tunnels ian quinn
 for u in ian quinn; do
 	log_has srv "authenticated as $u" || fail "server: no 'authenticated as $u'"
 	log_has srv "session up for user $u" || fail "server: no 'session up for user $u'"

@@ -8,20 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 lib_init
 
-topo_init 2
+topo_users 2 ian quinn
 C1=${NS_OF[c1]} C2=${NS_OF[c2]}
-make_server_key
-add_user ian ian-secret
-add_user quinn quinn-secret
-write_server_conf "$T_DIR/srv.conf"
-write_client_conf "$T_DIR/ian.conf" ian
-write_client_conf "$T_DIR/quinn.conf" quinn
-start_ostpd srv "$NS_SRV" "$T_DIR/srv.conf"
-wait_server_up srv
-start_ostpd ian "$C1" "$T_DIR/ian.conf"
-start_ostpd quinn "$C2" "$T_DIR/quinn.conf"
-wait_tunnel ian ian
-wait_tunnel quinn quinn
+start_tunnels ian quinn
 check_ping "$C1" "$SRV_V4" "ian -> server"
 check_ping "$C2" "$SRV_V4" "quinn -> server"
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "identity.h"
+#include "tmpfiles.h"
 
 static char dir[64];
 static char path[128];
@@ -17,50 +18,13 @@ static char path[128];
 static void setup(void)
 {
 	ck_assert_int_ge(sodium_init(), 0);
-	strcpy(dir, "/tmp/ostp-identity-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmp_dir_create(dir, sizeof(dir), "identity");
 	snprintf(path, sizeof(path), "%s/identity.key", dir);
 }
 
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void write_file(const char *p, const char *content, mode_t mode)
-{
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	size_t len = strlen(content);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	close(fd);
-}
-
-static void read_text(const char *p, char *buf, size_t size)
-{
-	int fd = open(p, O_RDONLY);
-	ssize_t n;
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, size - 1);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	close(fd);
+	tmp_dir_remove(dir);
 }
 
 /* RFC 8032 section 7.1, test 1: a seed and the public key it gives. */
@@ -86,7 +50,7 @@ START_TEST(generate_then_load)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0600);
 	/* One line as `wg genkey` writes it. */
-	read_text(path, text, sizeof(text));
+	tmp_read_text(path, text, sizeof(text));
 	ck_assert_uint_eq(strlen(text), 45);
 	ck_assert_int_eq(text[44], '\n');
 	ck_assert_int_eq(text[43], '=');
@@ -117,12 +81,12 @@ START_TEST(generate_refuses_overwrite)
 	char err[256] = "", before[128], after[128];
 
 	ck_assert_int_eq(identity_generate(path, pk, err, sizeof(err)), 0);
-	read_text(path, before, sizeof(before));
+	tmp_read_text(path, before, sizeof(before));
 	ck_assert_int_eq(identity_generate(path, pk2, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, path));
 	ck_assert_ptr_nonnull(strstr(err, "File exists"));
 	/* The old key survives, byte for byte, and still loads. */
-	read_text(path, after, sizeof(after));
+	tmp_read_text(path, after, sizeof(after));
 	ck_assert_str_eq(before, after);
 	ck_assert_int_eq(identity_load(path, pk2, sk, err, sizeof(err)), 0);
 	ck_assert_mem_eq(pk, pk2, 32);
@@ -139,7 +103,7 @@ START_TEST(load_known_seed)
 	key_to_base64(b64, rfc_seed);
 	/* Blanks around the key and a CRLF are forgiven. */
 	snprintf(line, sizeof(line), "  %s \r\n", b64);
-	write_file(path, line, 0600);
+	tmp_write_file(path, line, 0600);
 	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), 0);
 	ck_assert_mem_eq(pk, rfc_pk, 32);
 	ck_assert_mem_eq(sk, rfc_seed, 32);
@@ -156,7 +120,7 @@ START_TEST(load_refuses_open_mode)
 
 	key_to_base64(b64, rfc_seed);
 	snprintf(line, sizeof(line), "%s\n", b64);
-	write_file(path, line, open_modes[_i]);
+	tmp_write_file(path, line, open_modes[_i]);
 	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want),
 		 "identity key %s is readable by others; chmod 600 it", path);
@@ -186,7 +150,7 @@ START_TEST(load_refuses_junk)
 	uint8_t pk[32], sk[64];
 	char err[256] = "";
 
-	write_file(path, junk_files[_i], 0600);
+	tmp_write_file(path, junk_files[_i], 0600);
 	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "not one base64 32-byte key"));
 	ck_assert_ptr_nonnull(strstr(err, path));
@@ -212,7 +176,7 @@ START_TEST(load_refuses_nul_and_long_files)
 	memset(big, ' ', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	memcpy(big, "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=", 44);
-	write_file(path, big, 0600);
+	tmp_write_file(path, big, 0600);
 	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "too long"));
 }

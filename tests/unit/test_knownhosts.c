@@ -9,56 +9,32 @@
 #include <unistd.h>
 
 #include "knownhosts.h"
+#include "tmpfiles.h"
 
 static char dir[64];
 static char path[128];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/ostp-knownhosts-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmp_dir_create(dir, sizeof(dir), "knownhosts");
 	snprintf(path, sizeof(path), "%s/known_hosts", dir);
 }
 
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
+	tmp_dir_remove(dir);
 }
 
 static void write_file(const char *content)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	size_t len = strlen(content);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
-	close(fd);
+	tmp_write_file(path, content, 0600);
 }
 
 static char *read_all(void)
 {
 	static char buf[4096];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
 
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	close(fd);
+	tmp_read_text(path, buf, sizeof(buf));
 	return buf;
 }
 

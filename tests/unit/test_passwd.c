@@ -10,6 +10,7 @@
 
 #include "ostp.h"
 #include "passwd.h"
+#include "tmpfiles.h"
 
 #define H1 "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaDFoYXNoMWhhc2gx"
 #define H2 "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaDJoYXNoMmhhc2gy"
@@ -21,40 +22,13 @@ static char path[128];
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/ostp-passwd-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmp_dir_create(dir, sizeof(dir), "passwd");
 	snprintf(path, sizeof(path), "%s/passwords", dir);
 }
 
-/* Everything in the directory goes, so a leftover temporary file from a
- * failed rewrite does not keep the directory alive. */
 static void teardown(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void write_file(const char *p, const char *content, mode_t mode)
-{
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode);
-	size_t len = strlen(content);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	close(fd);
+	tmp_dir_remove(dir);
 }
 
 /* Returns a malloc'd NUL-terminated copy of the file. */
@@ -261,13 +235,13 @@ START_TEST(load_file)
 	struct pwfile *pw = NULL;
 	char err[256], want[300];
 
-	write_file(path, good_file, 0600);
+	tmp_write_file(path, good_file, 0600);
 	ck_assert_int_eq(pwfile_load(&pw, path, err, sizeof(err)), 0);
 	ck_assert_str_eq(pwfile_lookup(pw, "carol"), H3);
 	pwfile_free(pw);
 
 	/* Errors from a file carry its path. */
-	write_file(path, "alice:" H1 "\nalice\n", 0600);
+	tmp_write_file(path, "alice:" H1 "\nalice\n", 0600);
 	ck_assert_int_eq(pwfile_load(&pw, path, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s:2: expected user:hash", path);
 	ck_assert_str_eq(err, want);
@@ -294,7 +268,7 @@ START_TEST(set_adds_user)
 	struct pwfile *pw = NULL;
 	char err[256], *after;
 
-	write_file(path, before, 0600);
+	tmp_write_file(path, before, 0600);
 	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), 0);
 	after = read_all(path);
 	ck_assert_str_eq(after, "# header\n\nalice:" H1 "\n  # note  \nbob:" H2 "\n");
@@ -312,7 +286,7 @@ START_TEST(set_adds_after_missing_newline)
 {
 	char err[256], *after;
 
-	write_file(path, "alice:" H1, 0600);
+	tmp_write_file(path, "alice:" H1, 0600);
 	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), 0);
 	after = read_all(path);
 	ck_assert_str_eq(after, "alice:" H1 "\nbob:" H2 "\n");
@@ -335,7 +309,7 @@ START_TEST(set_replaces_user)
 	char err[256], *after;
 	struct pwfile *pw = NULL;
 
-	write_file(path, before, 0600);
+	tmp_write_file(path, before, 0600);
 	ck_assert_int_eq(pwfile_set(path, "bob", HN, err, sizeof(err)), 0);
 	after = read_all(path);
 	ck_assert_str_eq(after,
@@ -391,7 +365,7 @@ START_TEST(set_keeps_mode_and_owner)
 	char err[256];
 	int root = geteuid() == 0;
 
-	write_file(path, "alice:" H1 "\n", 0640);
+	tmp_write_file(path, "alice:" H1 "\n", 0640);
 	/* Only root can give a file away; otherwise the owner is ours. */
 	if (root)
 		ck_assert_int_eq(chown(path, 65534, 65534), 0);
@@ -422,7 +396,7 @@ START_TEST(set_refuses_bad_input)
 	ck_assert_int_eq(access(path, F_OK), -1);
 
 	/* A broken file is pointed at, not rewritten. */
-	write_file(path, bad, 0600);
+	tmp_write_file(path, bad, 0600);
 	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, ":2: expected user:hash"));
 	after = read_all(path);
@@ -437,7 +411,7 @@ START_TEST(set_refuses_symlink)
 	char target[160], err[256];
 
 	snprintf(target, sizeof(target), "%s/real", dir);
-	write_file(target, "alice:" H1 "\n", 0600);
+	tmp_write_file(target, "alice:" H1 "\n", 0600);
 	ck_assert_int_eq(symlink("real", path), 0);
 	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "symbolic link"));
