@@ -110,7 +110,8 @@ void conn_flush(struct ostpd *d, struct conn *c)
 		conn_close(d, c, OSTP_CLOSE_NORMAL, strerror(errno));
 }
 
-void conn_send_packet(struct ostpd *d, struct conn *c, const uint8_t *pkt, size_t len)
+void conn_send_packet(struct ostpd *d, struct conn *c, uint8_t msg_type,
+		      const uint8_t *pkt, size_t len)
 {
 	int err;
 
@@ -119,7 +120,7 @@ void conn_send_packet(struct ostpd *d, struct conn *c, const uint8_t *pkt, size_
 		c->ctr.drop_queue++;
 		return;
 	}
-	err = ostp_send(c->s, OSTP_MSG_DATA, pkt, len);
+	err = ostp_send(c->s, msg_type, pkt, len);
 	if (err) {
 		c->ctr.drop_queue++;
 		return;
@@ -147,7 +148,7 @@ static void on_event(struct ostpd *d, struct conn *c, const struct ostp_event *e
 	case OSTP_EV_MESSAGE:
 		c->ctr.rx_packets++;
 		c->ctr.rx_bytes += ev->len;
-		tun_deliver(d, c, ev->data, ev->len);
+		tun_deliver(d, c, ev->msg_type, ev->data, ev->len);
 		return;
 	case OSTP_EV_AUTH_REQUEST:
 		ocs_on_auth(d, c, ev);

@@ -115,7 +115,8 @@ struct ostpd {
 
 	struct counters tun_ctr;
 	bool quit;
-	uint8_t *pkt;                    /* TUN_PKT_MAX bytes */
+	uint8_t *pkt;                    /* virtio-net header + TUN_PKT_MAX bytes */
+	uint8_t *seg;                    /* one segment cut from a GSO packet */
 	uint8_t *rbuf;                   /* SOCK_READ_MAX bytes */
 };
 
@@ -133,7 +134,8 @@ void conn_reap(struct ostpd *d);
  * briefly so each CLOSE is read before the socket goes away. */
 void conn_close_all(struct ostpd *d, uint8_t reason, const char *why);
 /* Queue one IP packet for the peer; counts drops. */
-void conn_send_packet(struct ostpd *d, struct conn *c, const uint8_t *pkt, size_t len);
+void conn_send_packet(struct ostpd *d, struct conn *c, uint8_t msg_type,
+		      const uint8_t *pkt, size_t len);
 
 /* route.c: which session owns an inner address */
 struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr);
@@ -155,7 +157,8 @@ void rtable_free(struct ostpd *d);
 
 /* tunio.c */
 void tun_on_readable(struct ostpd *d);
-void tun_deliver(struct ostpd *d, struct conn *from, const uint8_t *pkt, size_t len);
+void tun_deliver(struct ostpd *d, struct conn *from, uint8_t msg_type, const uint8_t *data,
+		 size_t len);
 
 /* ocs.c: the server role */
 int ocs_listen(struct ostpd *d);

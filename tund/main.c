@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "gso.h"
 #include "identity.h"
 #include "log.h"
 #include "passwd.h"
@@ -125,7 +126,7 @@ static int setup_tun(struct ostpd *d)
 	int err;
 
 	snprintf(d->ifname, sizeof(d->ifname), "%s", d->cfg.interface);
-	d->tun_fd = tun_open(d->ifname, false, &err);
+	d->tun_fd = tun_open(d->ifname, true, &err);
 	if (d->tun_fd < 0) {
 		log_error("TUN %s: %s", d->ifname, strerror(err));
 		return -1;
@@ -261,6 +262,7 @@ static void shutdown_all(struct ostpd *d)
 	rtable_free(d);
 	sodium_memzero(d->id_sk, sizeof(d->id_sk));
 	free(d->pkt);
+	free(d->seg);
 	free(d->rbuf);
 	config_free(&d->cfg);
 }
@@ -305,10 +307,11 @@ int main(int argc, char **argv)
 	}
 	d.cfg_path = path;
 	log_init(d.cfg.log, d.cfg.log_level);
-	d.pkt = malloc(TUN_PKT_MAX);
+	d.pkt = malloc(VNET_HDR_LEN + TUN_PKT_MAX);
+	d.seg = malloc(TUN_PKT_MAX);
 	d.rbuf = malloc(SOCK_READ_MAX);
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!d.pkt || !d.rbuf || d.ep < 0 || rtable_load_config_peers(&d) < 0 ||
+	if (!d.pkt || !d.seg || !d.rbuf || d.ep < 0 || rtable_load_config_peers(&d) < 0 ||
 	    setup_signals(&d) < 0 ||
 	    setup_auth_files(&d) < 0 || setup_tun(&d) < 0 ||
 	    (d.cfg.has_server && ocs_listen(&d) < 0) || ctl_open(&d) < 0) {

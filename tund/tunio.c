@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: ISC */
-/* Packets between the TUN device and the sessions. */
+/*
+ * Packets between the TUN device and the sessions.  The TUN is opened
+ * with IFF_VNET_HDR and TCP segmentation offload, so one read can be a
+ * 64 KiB TCP packet: it goes to a GSO peer as one DATA_GSO message and to
+ * any other peer as ordinary packets cut here.
+ */
 #include <errno.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "gso.h"
 #include "log.h"
 
 /* The session a packet read from the TUN goes to: a client of ours that
@@ -19,13 +26,53 @@ static struct conn *next_hop(struct ostpd *d, int family, const uint8_t *dst)
 	return NULL;
 }
 
+struct emit_ctx {
+	struct ostpd *d;
+	struct conn *c;
+};
+
+static void emit_plain(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct emit_ctx *e = ctx;
+
+	conn_send_packet(e->d, e->c, OSTP_MSG_DATA, pkt, len);
+}
+
+/* buf = host-order virtio-net header + packet, as the TUN gave it. */
+static void send_to(struct ostpd *d, struct conn *c, uint8_t *buf, size_t len)
+{
+	struct vnet_hdr h;
+	struct emit_ctx e = { d, c };
+
+	vnet_hdr_read_host(&h, buf);
+	if (c->spw & OSTP_SPW_GSO) {
+		vnet_hdr_write_wire(buf, &h);
+		conn_send_packet(d, c, OSTP_MSG_DATA_GSO, buf, len);
+		return;
+	}
+	if (h.gso_type == VNET_GSO_NONE && !(h.flags & VNET_F_NEEDS_CSUM)) {
+		conn_send_packet(d, c, OSTP_MSG_DATA, buf + VNET_HDR_LEN, len - VNET_HDR_LEN);
+		return;
+	}
+	if (gso_segment(&h, buf + VNET_HDR_LEN, len - VNET_HDR_LEN, d->seg, emit_plain, &e) < 0)
+		c->ctr.drop_queue++;
+}
+
+static void remember(struct conn **touched, size_t *n, struct conn *c)
+{
+	for (size_t j = 0; j < *n; j++)
+		if (touched[j] == c)
+			return;
+	touched[(*n)++] = c;
+}
+
 void tun_on_readable(struct ostpd *d)
 {
 	struct conn *touched[TUN_BATCH];
 	size_t n_touched = 0;
 
 	for (int i = 0; i < TUN_BATCH; i++) {
-		ssize_t n = read(d->tun_fd, d->pkt, TUN_PKT_MAX);
+		ssize_t n = read(d->tun_fd, d->pkt, VNET_HDR_LEN + TUN_PKT_MAX);
 		const uint8_t *src, *dst;
 		struct conn *c;
 		int family;
@@ -35,7 +82,8 @@ void tun_on_readable(struct ostpd *d)
 				continue;
 			break;
 		}
-		if (!packet_addrs(d->pkt, (size_t)n, &family, &src, &dst)) {
+		if ((size_t)n <= VNET_HDR_LEN ||
+		    !packet_addrs(d->pkt + VNET_HDR_LEN, (size_t)n - VNET_HDR_LEN, &family, &src, &dst)) {
 			d->tun_ctr.drop_noroute++;
 			continue;
 		}
@@ -44,28 +92,46 @@ void tun_on_readable(struct ostpd *d)
 			d->tun_ctr.drop_noroute++;
 			continue;
 		}
-		conn_send_packet(d, c, d->pkt, (size_t)n);
+		send_to(d, c, d->pkt, (size_t)n);
 		/* one write per session per batch, not per packet */
-		if (n_touched == 0 || touched[n_touched - 1] != c) {
-			bool seen = false;
-
-			for (size_t j = 0; j < n_touched; j++)
-				seen |= touched[j] == c;
-			if (!seen)
-				touched[n_touched++] = c;
-		}
+		remember(touched, &n_touched, c);
 	}
 	for (size_t j = 0; j < n_touched; j++)
 		conn_flush(d, touched[j]);
 }
 
-void tun_deliver(struct ostpd *d, struct conn *from, const uint8_t *pkt, size_t len)
+static void write_tun(struct ostpd *d, const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
 {
-	const uint8_t *src, *dst;
+	uint8_t hdr[VNET_HDR_LEN];
+	struct iovec iov[2] = {
+		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = (void *)pkt, .iov_len = len },
+	};
+
+	vnet_hdr_write_host(hdr, h);
+	if (writev(d->tun_fd, iov, 2) < 0)
+		d->tun_ctr.drop_queue++;
+}
+
+void tun_deliver(struct ostpd *d, struct conn *from, uint8_t msg_type, const uint8_t *data,
+		 size_t len)
+{
+	struct vnet_hdr h = { 0 };
+	const uint8_t *pkt = data, *src, *dst;
+	size_t pkt_len = len;
 	struct conn *to;
 	int family;
 
-	if (!packet_addrs(pkt, len, &family, &src, &dst)) {
+	if (msg_type == OSTP_MSG_DATA_GSO) {
+		vnet_hdr_read_wire(&h, data);
+		pkt += VNET_HDR_LEN;
+		pkt_len -= VNET_HDR_LEN;
+		if (!vnet_hdr_valid(&h, pkt, pkt_len)) {
+			from->ctr.drop_source++;
+			return;
+		}
+	}
+	if (!packet_addrs(pkt, pkt_len, &family, &src, &dst)) {
 		from->ctr.drop_source++;
 		return;
 	}
@@ -76,10 +142,16 @@ void tun_deliver(struct ostpd *d, struct conn *from, const uint8_t *pkt, size_t 
 	/* client to client through the server, without touching the kernel */
 	to = from->kind == CONN_ACCEPTED ? route_lookup(d, family, dst) : NULL;
 	if (to && to != from) {
-		conn_send_packet(d, to, pkt, len);
+		if (msg_type == OSTP_MSG_DATA_GSO && (to->spw & OSTP_SPW_GSO)) {
+			conn_send_packet(d, to, OSTP_MSG_DATA_GSO, data, len);
+		} else {
+			struct emit_ctx e = { d, to };
+
+			if (gso_segment(&h, pkt, pkt_len, d->seg, emit_plain, &e) < 0)
+				to->ctr.drop_queue++;
+		}
 		conn_flush(d, to);
 		return;
 	}
-	if (write(d->tun_fd, pkt, len) < 0)
-		d->tun_ctr.drop_queue++;
+	write_tun(d, &h, pkt, pkt_len);
 }
