@@ -22,6 +22,7 @@ struct conn *conn_new(struct ostpd *d, int fd, enum conn_kind kind, const char *
 	if (!c)
 		return NULL;
 	c->kind = kind;
+	c->id = ++d->next_conn_id;
 	c->fd = fd;
 	c->created_ms = now_ms();
 	snprintf(c->endpoint, sizeof(c->endpoint), "%s", endpoint);

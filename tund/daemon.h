@@ -53,7 +53,7 @@ struct daemon_peer {
 };
 
 /* What an epoll event points at. */
-enum watch_kind { W_TUN, W_LISTEN, W_SIGNAL, W_CONTROL, W_CONN };
+enum watch_kind { W_TUN, W_LISTEN, W_SIGNAL, W_CONTROL, W_AUTH, W_CONN };
 struct watch {
 	enum watch_kind kind;
 	int fd;
@@ -61,6 +61,7 @@ struct watch {
 
 struct conn {
 	struct watch w;                  /* first: epoll data points here */
+	uint64_t id;                     /* never reused: names it to the auth worker */
 	struct conn *next, *prev;
 	int fd;
 	enum conn_kind kind;
@@ -80,7 +81,9 @@ struct ostpd {
 	struct ostpd_config cfg;
 	const char *cfg_path;
 	int ep;
-	struct watch tun_w, sig_w, ctl_w;
+	struct watch tun_w, sig_w, ctl_w, auth_w;
+	struct authq *authq;
+	uint64_t next_conn_id;
 	struct watch listen_w[MAX_LISTEN];
 	int tun_fd;
 	char ifname[IFNAMSIZ];
@@ -165,6 +168,8 @@ int ocs_listen(struct ostpd *d);
 void ocs_on_accept(struct ostpd *d, int lfd);
 void ocs_on_auth(struct ostpd *d, struct conn *c, const struct ostp_event *ev);
 void ocs_on_established(struct ostpd *d, struct conn *c);
+struct auth_job;
+void ocs_auth_done(struct ostpd *d, struct auth_job *job);
 int ocs_reload(struct ostpd *d);
 
 /* upstream.c: the client role */

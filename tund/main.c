@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authq.h"
 #include "daemon.h"
 #include "gso.h"
 #include "identity.h"
@@ -232,6 +233,7 @@ static void run(struct ostpd *d)
 			case W_LISTEN: ocs_on_accept(d, w->fd); break;
 			case W_SIGNAL: on_signal(d); break;
 			case W_CONTROL: ctl_on_readable(d); break;
+			case W_AUTH: authq_on_ready(d); break;
 			case W_CONN: conn_on_io(d, (struct conn *)w, evs[i].events); break;
 			}
 		}
@@ -248,6 +250,7 @@ static void shutdown_all(struct ostpd *d)
 {
 	d->quit = true;   /* no reconnect from here on */
 	conn_close_all(d, OSTP_CLOSE_SHUTDOWN, "daemon shutting down");
+	authq_stop(d);
 	conn_reap(d);
 	ctl_close(d);
 	for (size_t i = 0; i < d->n_listen; i++)
@@ -320,6 +323,11 @@ int main(int argc, char **argv)
 	}
 	if (privdrop(d.cfg.user_name, err, sizeof(err)) < 0) {
 		log_error("%s", err);
+		shutdown_all(&d);
+		return 1;
+	}
+	/* after privdrop: its capabilities apply to the calling thread only */
+	if (d.cfg.has_server && authq_start(&d) < 0) {
 		shutdown_all(&d);
 		return 1;
 	}

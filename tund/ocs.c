@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The server (OCS) role: listening, accepting, checking users. */
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +13,7 @@
 #include "daemon.h"
 #include "endpoint.h"
 #include "log.h"
+#include "authq.h"
 #include "passwd.h"
 #include "trustfile.h"
 
@@ -143,29 +145,59 @@ static void push_config(struct ostpd *d, struct conn *c, const struct ostpd_user
 
 void ocs_on_auth(struct ostpd *d, struct conn *c, const struct ostp_event *ev)
 {
-	bool trusted = d->trust && ostp_trust_contains(d->trust, ev->username);
-	const char *hash = trusted && d->pw ? pwfile_lookup(d->pw, ev->username) : NULL;
-	/* always verify, even for an untrusted name, so timing says nothing */
-	bool pw_ok = ostp_pw_verify(hash, ev->password, ev->password_len);
-	const struct ostpd_user *u = find_user(d, ev->username);
+	struct auth_job *job = calloc(1, sizeof(*job));
+	const char *hash;
+
+	if (!job) {
+		conn_close(d, c, OSTP_CLOSE_RESOURCE, "out of memory");
+		return;
+	}
+	job->conn_id = c->id;
+	snprintf(job->user, sizeof(job->user), "%s", ev->username);
+	job->pass_len = ev->password_len;
+	memcpy(job->pass, ev->password, ev->password_len);
+	job->trusted = d->trust && ostp_trust_contains(d->trust, ev->username);
+	hash = job->trusted && d->pw ? pwfile_lookup(d->pw, ev->username) : NULL;
+	if (hash)
+		snprintf(job->hash, sizeof(job->hash), "%s", hash);
+	if (authq_submit(d, job) < 0) {
+		sodium_memzero(job, sizeof(*job));
+		free(job);
+		log_warn("%s: rejected user %s: too many logins in progress", c->endpoint, ev->username);
+		if (ostp_server_auth_reply(c->s, false, 0) == OSTP_E_AUTH)
+			conn_close(d, c, OSTP_CLOSE_AUTH_FAILED, "too many failed logins");
+	}
+}
+
+/* The worker's verdict, back on the event loop. */
+void ocs_auth_done(struct ostpd *d, struct auth_job *job)
+{
+	const struct ostpd_user *u = find_user(d, job->user);
 	uint16_t permitted = u ? u->spw : (uint16_t)(d->cfg.server.spw & ~SPW_PRIVILEGED);
+	struct conn *c = d->conns;
 	int err;
 
-	if (trusted && pw_ok) {
-		snprintf(c->user, sizeof(c->user), "%s", ev->username);
+	while (c && c->id != job->conn_id)
+		c = c->next;
+	if (!c || c->dead)
+		return;   /* the client went away while we checked */
+	if (job->ok) {
+		snprintf(c->user, sizeof(c->user), "%s", job->user);
 		c->ucfg = u;
 		if (u)
 			push_config(d, c, u);
 		log_info("%s: authenticated as %s", c->endpoint, c->user);
 		err = ostp_server_auth_reply(c->s, true, permitted);
 	} else {
-		log_warn("%s: rejected user %s: %s", c->endpoint, ev->username,
-			 !trusted ? "not in the trusted users list"
-			 : !hash ? "no password set" : "wrong password");
+		log_warn("%s: rejected user %s: %s", c->endpoint, job->user,
+			 !job->trusted ? "not in the trusted users list"
+			 : !job->hash[0] ? "no password set" : "wrong password");
 		err = ostp_server_auth_reply(c->s, false, 0);
 	}
 	if (err == OSTP_E_AUTH)
 		conn_close(d, c, OSTP_CLOSE_AUTH_FAILED, "too many failed logins");
+	else
+		conn_flush(d, c);
 }
 
 void ocs_on_established(struct ostpd *d, struct conn *c)

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: ISC */
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "authq.h"
+#include "daemon.h"
+#include "log.h"
+
+struct authq {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct auth_job *todo, *done;
+	size_t n;                /* jobs queued, running or done but not collected */
+	bool stop;
+	int efd;
+};
+
+static void push(struct auth_job **list, struct auth_job *job)
+{
+	job->next = NULL;
+	while (*list)
+		list = &(*list)->next;
+	*list = job;
+}
+
+static void *worker(void *arg)
+{
+	struct authq *q = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		struct auth_job *job;
+
+		while (!q->todo && !q->stop)
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (q->stop)
+			break;
+		job = q->todo;
+		q->todo = job->next;
+		pthread_mutex_unlock(&q->lock);
+		/* verify even an untrusted name: the time taken says nothing */
+		job->ok = ostp_pw_verify(job->hash[0] ? job->hash : NULL, job->pass, job->pass_len) &&
+			  job->trusted;
+		sodium_memzero(job->pass, sizeof(job->pass));
+		pthread_mutex_lock(&q->lock);
+		push(&q->done, job);
+		if (write(q->efd, &one, sizeof(one)) < 0)
+			log_warn("auth queue: eventfd: %s", strerror(errno));
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+int authq_start(struct ostpd *d)
+{
+	struct authq *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return -1;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0 || pthread_mutex_init(&q->lock, NULL) || pthread_cond_init(&q->cond, NULL) ||
+	    watch_add(d, &d->auth_w, q->efd, W_AUTH, EPOLLIN) < 0 ||
+	    pthread_create(&q->thread, NULL, worker, q)) {
+		log_error("auth worker: %s", strerror(errno));
+		if (q->efd >= 0)
+			close(q->efd);
+		free(q);
+		return -1;
+	}
+	d->authq = q;
+	return 0;
+}
+
+int authq_submit(struct ostpd *d, struct auth_job *job)
+{
+	struct authq *q = d->authq;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->n >= AUTHQ_MAX) {
+		pthread_mutex_unlock(&q->lock);
+		return -1;
+	}
+	q->n++;
+	push(&q->todo, job);
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
+void authq_on_ready(struct ostpd *d)
+{
+	struct authq *q = d->authq;
+	struct auth_job *list;
+	uint64_t count;
+
+	if (read(q->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&q->lock);
+	list = q->done;
+	q->done = NULL;
+	pthread_mutex_unlock(&q->lock);
+	while (list) {
+		struct auth_job *job = list;
+
+		list = job->next;
+		ocs_auth_done(d, job);
+		pthread_mutex_lock(&q->lock);
+		q->n--;
+		pthread_mutex_unlock(&q->lock);
+		sodium_memzero(job, sizeof(*job));
+		free(job);
+	}
+}
+
+static void free_list(struct auth_job *job)
+{
+	while (job) {
+		struct auth_job *next = job->next;
+
+		sodium_memzero(job, sizeof(*job));
+		free(job);
+		job = next;
+	}
+}
+
+void authq_stop(struct ostpd *d)
+{
+	struct authq *q = d->authq;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->thread, NULL);
+	free_list(q->todo);
+	free_list(q->done);
+	close(q->efd);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+	free(q);
+	d->authq = NULL;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Argon2id password checks off the event loop.  One check costs tens of
+ * milliseconds on purpose; done inline it would stall every session.  A
+ * worker thread runs them from a bounded queue and wakes the loop through
+ * an eventfd; the loop then answers the session, if it still exists.
+ */
+#ifndef OSTPD_AUTHQ_H
+#define OSTPD_AUTHQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+/* Checks waiting or running at once; past it a login is refused at once,
+ * so a flood of logins costs a bounded amount of memory and CPU. */
+#define AUTHQ_MAX 64
+
+struct auth_job {
+	struct auth_job *next;
+	uint64_t conn_id;
+	char user[OSTP_USER_MAX + 1];
+	char pass[OSTP_PASS_MAX + 1];
+	size_t pass_len;
+	char hash[128];          /* "" for an unknown or untrusted user */
+	bool trusted;
+	bool ok;                 /* the worker's verdict */
+};
+
+struct authq;
+struct ostpd;
+
+int authq_start(struct ostpd *d);
+/* Takes the job (and wipes its password when done); -1 when full. */
+int authq_submit(struct ostpd *d, struct auth_job *job);
+/* The eventfd fired: hand every finished job to ocs_auth_done(). */
+void authq_on_ready(struct ostpd *d);
+void authq_stop(struct ostpd *d);
+
+#endif
