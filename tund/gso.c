@@ -61,7 +61,7 @@ bool vnet_hdr_valid(const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
 	uint8_t gso = h->gso_type & (uint8_t)~VNET_GSO_ECN;
 	unsigned version = len ? pkt[0] >> 4 : 0;
 
-	if (len < 20 || (h->flags & ~VNET_F_NEEDS_CSUM))
+	if (len < 20 || (h->flags & ~VNET_F_NEEDS_CSUM) || h->hdr_len > len)
 		return false;
 	if ((h->flags & VNET_F_NEEDS_CSUM) &&
 	    (size_t)h->csum_start + h->csum_offset + 2u > len)
@@ -70,7 +70,9 @@ bool vnet_hdr_valid(const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
 		return h->gso_type == VNET_GSO_NONE;
 	if (gso != VNET_GSO_TCPV4 && gso != VNET_GSO_TCPV6)
 		return false;
-	if (!(h->flags & VNET_F_NEEDS_CSUM) || h->gso_size == 0 || h->hdr_len > len)
+	/* a tiny segment size would let one message fan out into tens of
+	 * thousands of packets when relayed to a peer without GSO */
+	if (!(h->flags & VNET_F_NEEDS_CSUM) || h->gso_size < GSO_SIZE_MIN)
 		return false;
 	return (gso == VNET_GSO_TCPV4 && version == 4) || (gso == VNET_GSO_TCPV6 && version == 6);
 }
@@ -104,8 +106,10 @@ uint16_t inet_csum(const uint8_t *p, size_t len, uint32_t sum)
 static void complete_csum(uint8_t *pkt, size_t len, const struct vnet_hdr *h)
 {
 	uint8_t *field = pkt + h->csum_start + h->csum_offset;
+	uint16_t c = inet_csum(pkt + h->csum_start, len - h->csum_start, 0);
 
-	put16(field, inet_csum(pkt + h->csum_start, len - h->csum_start, 0));
+	/* 0 means "no checksum" to UDP; 0xffff is the same sum (CSUM_MANGLED_0) */
+	put16(field, c ? c : 0xffff);
 }
 
 static uint32_t pseudo_sum(const uint8_t *ip, bool v6, uint32_t l4_len)
@@ -139,6 +143,8 @@ int gso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
 		emit(ctx, scratch, len);
 		return 1;
 	}
+	if (gso != VNET_GSO_TCPV4 && gso != VNET_GSO_TCPV6)
+		return -1;
 	v6 = gso == VNET_GSO_TCPV6;
 	if (v6) {
 		if ((pkt[0] >> 4) != 6 || len < 40 || pkt[6] != 6)

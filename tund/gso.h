@@ -30,6 +30,8 @@ struct vnet_hdr {
 #define VNET_GSO_TCPV4    1u
 #define VNET_GSO_TCPV6    4u
 #define VNET_GSO_ECN      0x80u
+/* smallest segment size accepted from a peer (IPv4's minimum MSS is 536) */
+#define GSO_SIZE_MIN      512u
 
 void vnet_hdr_read_host(struct vnet_hdr *h, const uint8_t *p);
 void vnet_hdr_write_host(uint8_t *p, const struct vnet_hdr *h);
