@@ -209,8 +209,11 @@ int ostp_send(ostp_session *s, uint8_t msg_type, const uint8_t *data, size_t len
 /* Authenticated close: queue CLOSE and stop accepting input. */
 int ostp_close(ostp_session *s, uint8_t reason);
 
-/* Server side. */
+/* Server side.  While an AUTH_REQUEST is unanswered the handshake
+ * deadline is suspended; a server that took ms to check the password may
+ * give them back with ostp_session_extend_handshake() before replying. */
 int ostp_server_auth_reply(ostp_session *s, bool ok, uint16_t spw_permitted);
+void ostp_session_extend_handshake(ostp_session *s, uint64_t ms);
 int ostp_server_set_peers(ostp_session *s, const struct ostp_peer *peers, size_t n);
 int ostp_server_set_config(ostp_session *s, const struct ostp_config *c);
 void ostp_server_set_resource_ok(ostp_session *s, bool ok);

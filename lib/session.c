@@ -599,6 +599,9 @@ int ostp_tick(ostp_session *s, uint64_t now, struct ostp_event *ev)
 		return err;
 	if (s->state == ST_CLOSED)
 		return OSTP_OK;
+	/* the server's own password check is not the client's delay */
+	if (s->state == ST_S_AUTH_PENDING)
+		return OSTP_OK;
 	if (s->state != ST_ESTABLISHED) {
 		if (since(now, s->created_ms) >= s->timing.handshake_ms)
 			return ostp_fail(s, OSTP_E_TIMEOUT, ev);
@@ -629,7 +632,7 @@ uint64_t ostp_next_deadline(const ostp_session *s)
 {
 	uint64_t t, echo;
 
-	if (s->state == ST_CLOSED)
+	if (s->state == ST_CLOSED || s->state == ST_S_AUTH_PENDING)
 		return UINT64_MAX;
 	if (s->state != ST_ESTABLISHED)
 		return s->created_ms + s->timing.handshake_ms;
@@ -672,6 +675,11 @@ int ostp_send(ostp_session *s, uint8_t msg_type, const uint8_t *data, size_t len
 			return err;
 	}
 	return ostp_queue_msg(s, msg_type, data, len);
+}
+
+void ostp_session_extend_handshake(ostp_session *s, uint64_t ms)
+{
+	s->created_ms += ms;
 }
 
 /* ---- accessors ----------------------------------------------------------------- */

@@ -13,7 +13,8 @@
 #include "log.h"
 
 struct authq {
-	pthread_t thread;
+	pthread_t thread[AUTHQ_WORKERS];
+	size_t n_threads;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct auth_job *todo, *done;
@@ -67,8 +68,7 @@ int authq_start(struct ostpd *d)
 		return -1;
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->efd < 0 || pthread_mutex_init(&q->lock, NULL) || pthread_cond_init(&q->cond, NULL) ||
-	    watch_add(d, &d->auth_w, q->efd, W_AUTH, EPOLLIN) < 0 ||
-	    pthread_create(&q->thread, NULL, worker, q)) {
+	    watch_add(d, &d->auth_w, q->efd, W_AUTH, EPOLLIN) < 0) {
 		log_error("auth worker: %s", strerror(errno));
 		if (q->efd >= 0)
 			close(q->efd);
@@ -76,6 +76,14 @@ int authq_start(struct ostpd *d)
 		return -1;
 	}
 	d->authq = q;
+	for (size_t i = 0; i < AUTHQ_WORKERS; i++) {
+		if (pthread_create(&q->thread[i], NULL, worker, q) != 0) {
+			log_error("auth worker: cannot start a thread");
+			authq_stop(d);
+			return -1;
+		}
+		q->n_threads++;
+	}
 	return 0;
 }
 
@@ -89,6 +97,7 @@ int authq_submit(struct ostpd *d, struct auth_job *job)
 		return -1;
 	}
 	q->n++;
+	job->queued_ms = now_ms();
 	push(&q->todo, job);
 	pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
@@ -139,9 +148,10 @@ void authq_stop(struct ostpd *d)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stop = true;
-	pthread_cond_signal(&q->cond);
+	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->lock);
-	pthread_join(q->thread, NULL);
+	for (size_t i = 0; i < q->n_threads; i++)
+		pthread_join(q->thread[i], NULL);
 	free_list(q->todo);
 	free_list(q->done);
 	close(q->efd);

@@ -17,6 +17,8 @@
 /* Checks waiting or running at once; past it a login is refused at once,
  * so a flood of logins costs a bounded amount of memory and CPU. */
 #define AUTHQ_MAX 64
+/* Checks run in parallel: one per core of this 2-core class of machine. */
+#define AUTHQ_WORKERS 2
 
 struct auth_job {
 	struct auth_job *next;
@@ -26,6 +28,7 @@ struct auth_job {
 	size_t pass_len;
 	char hash[128];          /* "" for an unknown or untrusted user */
 	bool trusted;
+	uint64_t queued_ms;      /* when it was submitted */
 	bool ok;                 /* the worker's verdict */
 };
 

@@ -181,6 +181,7 @@ void ocs_auth_done(struct ostpd *d, struct auth_job *job)
 		c = c->next;
 	if (!c || c->dead)
 		return;   /* the client went away while we checked */
+	ostp_session_extend_handshake(c->s, now_ms() - job->queued_ms);
 	if (job->ok) {
 		snprintf(c->user, sizeof(c->user), "%s", job->user);
 		c->ucfg = u;

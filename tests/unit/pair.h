@@ -74,6 +74,7 @@ struct pair {
 	uint64_t now;
 	auth_fn auth;
 	bool reject_server_key;   /* client application refuses a TOFU key */
+	bool defer_auth;          /* leave AUTH_REQUEST unanswered */
 	/* flips or replaces bytes on the way; offset counted in the sender's stream */
 	void (*tamper)(struct pair *p, bool from_client, uint8_t *buf, size_t len, size_t off);
 	void *tamper_ctx;
@@ -109,7 +110,7 @@ static void pair_handle(struct pair *p, struct side *sd, const struct ostp_event
 {
 	if (ev->type == OSTP_EV_SERVER_KEY && p->reject_server_key)
 		(void)ostp_close(sd->s, OSTP_CLOSE_PROTOCOL);
-	if (ev->type == OSTP_EV_AUTH_REQUEST) {
+	if (ev->type == OSTP_EV_AUTH_REQUEST && !p->defer_auth) {
 		uint16_t permitted = OSTP_SPW_DEFINED;
 		bool ok = p->auth ? p->auth(ev->username, ev->password, &permitted) : false;
 		(void)ostp_server_auth_reply(sd->s, ok, permitted);

@@ -198,6 +198,41 @@ START_TEST(auth_attempts_bounded)
 }
 END_TEST
 
+/* A slow password check on the server is not the client's delay: the
+ * handshake deadline waits while AUTH_REQUEST is unanswered. */
+START_TEST(auth_pending_suspends_deadline)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+	struct ostp_event ev;
+
+	cc.options = OSTP_OPT_U;
+	cc.username = "ian";
+	cc.password = "hunter2";
+	cc.timing.handshake_ms = 120000;
+	sc.require_auth = true;
+	start(&p, &cc, &sc);
+	p.defer_auth = true;
+	pair_pump(&p);
+	ck_assert_ptr_nonnull(side_find(&p.s, OSTP_EV_AUTH_REQUEST));
+	ck_assert_uint_eq(ostp_next_deadline(p.s.s), UINT64_MAX);
+	p.now += 60000;
+	ck_assert_int_eq(ostp_tick(p.s.s, p.now, &ev), 0);
+	ck_assert(!ostp_session_closed(p.s.s));
+	ostp_session_extend_handshake(p.s.s, 60000);
+	ck_assert_int_eq(ostp_server_auth_reply(p.s.s, true, OSTP_SPW_DEFINED), 0);
+	ck_assert_int_eq(ostp_tick(p.s.s, p.now, &ev), 0);
+	ck_assert(!ostp_session_closed(p.s.s));
+	pair_pump(&p);
+	ck_assert(ostp_session_established(p.s.s));
+	/* without the extension the deadline would have passed */
+	p.now += 5000;
+	ck_assert_int_eq(ostp_tick(p.s.s, p.now, &ev), 0);
+	pair_free(&p);
+}
+END_TEST
+
 START_TEST(spw_accepted)
 {
 	struct pair p;
@@ -671,6 +706,7 @@ Suite *session_suite(void)
 	tcase_add_test(hs, auth_no_enumeration);
 	tcase_add_test(hs, auth_required);
 	tcase_add_test(hs, auth_attempts_bounded);
+	tcase_add_test(hs, auth_pending_suspends_deadline);
 	tcase_add_test(hs, spw_accepted);
 	tcase_add_test(hs, spw_arbitrated);
 	tcase_add_test(hs, spw_bad_perms);
