@@ -203,15 +203,31 @@ static void on_signal(struct ostpd *d)
 	}
 }
 
-static int next_timeout(struct ostpd *d, uint64_t now)
+/* Session timers are seconds apart, so they are walked at most every
+ * TICK_MIN_MS, not on every packet: with thousands of sessions a walk per
+ * wakeup would cost more than the packets. */
+#define TICK_MIN_MS 10
+#define TICK_MAX_MS 1000
+
+static uint64_t tick_all(struct ostpd *d, uint64_t now)
 {
-	uint64_t next = now + 1000;
+	uint64_t next = now + TICK_MAX_MS;
 
 	for (struct conn *c = d->conns; c; c = c->next) {
-		uint64_t t = c->dead ? UINT64_MAX : ostp_next_deadline(c->s);
+		uint64_t t;
+
+		conn_tick(d, c, now);
+		t = c->dead ? UINT64_MAX : ostp_next_deadline(c->s);
 		if (t < next)
 			next = t;
 	}
+	return next < now + TICK_MIN_MS ? now + TICK_MIN_MS : next;
+}
+
+static int wait_ms(const struct ostpd *d, uint64_t now, uint64_t next_tick)
+{
+	uint64_t next = next_tick;
+
 	if (d->cfg.has_client && !d->upstream && d->reconnect_at < next)
 		next = d->reconnect_at;
 	return next <= now ? 0 : (int)(next - now);
@@ -220,10 +236,11 @@ static int next_timeout(struct ostpd *d, uint64_t now)
 static void run(struct ostpd *d)
 {
 	struct epoll_event evs[64];
+	uint64_t next_tick = 0;
 
 	while (!d->quit) {
 		uint64_t now = now_ms();
-		int n = epoll_wait(d->ep, evs, 64, next_timeout(d, now));
+		int n = epoll_wait(d->ep, evs, 64, wait_ms(d, now, next_tick));
 
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;
@@ -238,8 +255,8 @@ static void run(struct ostpd *d)
 			}
 		}
 		now = now_ms();
-		for (struct conn *c = d->conns; c; c = c->next)
-			conn_tick(d, c, now);
+		if (now >= next_tick)
+			next_tick = tick_all(d, now);
 		conn_reap(d);
 		if (d->cfg.has_client && !d->upstream && !d->quit && now >= d->reconnect_at)
 			upstream_connect(d);
