@@ -305,12 +305,12 @@ write_server_conf() {
 		echo "  trust_file = \"$T_DIR/trusted\""
 		echo "  password_file = \"$T_DIR/passwords\""
 		echo "  require_auth = true"
-		echo "  spw = { \"config\", \"ipv4\", \"ipv6\", \"relay\" }"
+		echo "  spw = { \"config\", \"ipv4\", \"ipv6\", \"relay\", \"gso\" }"
 		for u in "$@"; do echo "  $u"; done
 		for u in "${!U_V4[@]}"; do
 			echo "  user \"$u\" {"
 			echo "    address = { \"${U_V4[$u]}/24\", \"${U_V6[$u]}/64\" }"
-			echo "    spw = { \"config\", \"ipv4\", \"ipv6\" }"
+			echo "    spw = { \"config\", \"ipv4\", \"ipv6\", \"gso\" }"
 			echo "  }"
 		done
 		echo "}"
@@ -344,7 +344,7 @@ write_client_conf() {
 		  server_key = "$key"
 		  username = "$user"
 		  password_file = "$pwfile"
-		  spw = { "config", "ipv4", "ipv6" }
+		  spw = { "config", "ipv4", "ipv6", "gso" }
 		  keepalive = 2
 		  dead_after = 6
 		  reconnect_min = 1
