@@ -45,7 +45,7 @@ check_good() {
 check_good "$T_DIR/srv.conf" 'interface = "ostps"' 'mtu = 1420' \
 	"address = { \"$SRV_V4/24\", \"$SRV_V6/64\" }" \
 	"listen = { \"$SRV_UNDERLAY:$SRV_PORT\" }" 'handshake_timeout = 2' \
-	'require_auth = true' 'spw = { "config", "ipv4", "ipv6", "relay" }' \
+	'require_auth = true' 'spw = { "config", "ipv4", "ipv6", "gso", "relay" }' \
 	'user "ian" {' 'user "quinn" {' "address = { \"${U_V4[quinn]}/24\", \"${U_V6[quinn]}/64\" }" \
 	'max_sessions = 1024' 'log = "stderr"'
 check_good "$T_DIR/ian.conf" 'interface = "ostpc"' "server_key = \"$SERVER_KEY\"" \
