@@ -8,12 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "wire.h"
+
+void conn_tune_socket(int fd)
+{
+	int one = 1, lowat = TCP_UNSENT_MAX;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat));
+}
 
 struct conn *conn_new(struct ostpd *d, int fd, enum conn_kind kind, const char *endpoint)
 {

@@ -25,6 +25,11 @@
 #define TUN_BATCH       64      /* packets read from the TUN per wakeup */
 #define SOCK_READ_MAX   (256u * 1024u)
 #define TUN_PKT_MAX     65536u
+/* Unsent bytes the kernel may hold per TCP connection: enough for a few
+ * chained 64 KiB messages, short enough that latency stays in our queue
+ * (bounded, with drops) rather than in the socket.  SO_SNDBUF itself is
+ * left alone so autotuning keeps working. */
+#define TCP_UNSENT_MAX  (256u * 1024u)
 /* Bounds on what the control socket can add at run time. */
 #define MAX_RUNTIME_ROUTES 4096
 #define MAX_PEERS       4080     /* what 255 peer blocks can carry */
@@ -127,6 +132,7 @@ uint64_t now_ms(void);
 int watch_add(struct ostpd *d, struct watch *w, int fd, enum watch_kind kind, uint32_t events);
 
 /* conn.c */
+void conn_tune_socket(int fd);
 struct conn *conn_new(struct ostpd *d, int fd, enum conn_kind kind, const char *endpoint);
 void conn_close(struct ostpd *d, struct conn *c, uint8_t reason, const char *why);
 void conn_on_io(struct ostpd *d, struct conn *c, uint32_t events);

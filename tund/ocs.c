@@ -86,7 +86,6 @@ static void accept_one(struct ostpd *d, int fd, const struct sockaddr_storage *s
 {
 	char name[ENDPOINT_STRLEN];
 	struct conn *c;
-	int one = 1;
 
 	endpoint_format((const struct sockaddr *)ss, name, sizeof(name));
 	if (d->n_conns - d->n_established >= MAX_HANDSHAKING ||
@@ -95,7 +94,7 @@ static void accept_one(struct ostpd *d, int fd, const struct sockaddr_storage *s
 		close(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_tune_socket(fd);
 	c = conn_new(d, fd, CONN_ACCEPTED, name);
 	if (!c) {
 		close(fd);

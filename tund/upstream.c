@@ -105,7 +105,7 @@ void upstream_connect(struct ostpd *d)
 	const struct endpoint *ep = &d->cfg.client.server;
 	char name[ENDPOINT_STRLEN];
 	struct conn *c;
-	int fd, one = 1;
+	int fd;
 
 	endpoint_format((const struct sockaddr *)&ep->addr, name, sizeof(name));
 	fd = socket(ep->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -115,7 +115,7 @@ void upstream_connect(struct ostpd *d)
 		schedule_reconnect(d);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_tune_socket(fd);
 	if (connect(fd, (const struct sockaddr *)&ep->addr, ep->len) < 0 && errno != EINPROGRESS) {
 		snprintf(d->last_error, sizeof(d->last_error), "%s", strerror(errno));
 		log_warn("connect to %s: %s", name, d->last_error);
