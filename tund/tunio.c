@@ -142,6 +142,11 @@ void tun_deliver(struct ostpd *d, struct conn *from, uint8_t msg_type, const uin
 	/* client to client through the server, without touching the kernel */
 	to = from->kind == CONN_ACCEPTED ? route_lookup(d, family, dst) : NULL;
 	if (to && to != from) {
+		/* reaching other clients is the RELAY permission (SPW bit 4) */
+		if (!(from->spw & OSTP_SPW_RELAY)) {
+			from->ctr.drop_noroute++;
+			return;
+		}
 		if (msg_type == OSTP_MSG_DATA_GSO && (to->spw & OSTP_SPW_GSO)) {
 			conn_send_packet(d, to, OSTP_MSG_DATA_GSO, data, len);
 		} else {

@@ -83,7 +83,7 @@ out=$T_DIR/ctl.out
 # (the key holds '+' and '/': compared as a fixed string)
 grep -Fxq "  public key: $SERVER_KEY" "$out" || { cat "$out"; fail "show: no public key line"; }
 for re in '^interface: ostps$' '^  listening port: 7000$' \
-	'^session: ian$' "^  addresses: .*${U_V4[ian]}/" '^  spw: config, ipv4, ipv6, gso$' \
+	'^session: ian$' "^  addresses: .*${U_V4[ian]}/" '^  spw: config, ipv4, ipv6, gso, relay$' \
 	'^  latest handshake: [0-9]+ seconds? ago$' \
 	'^  transfer: [0-9.]+ MiB received, [0-9.]+ (B|KiB|MiB) sent$' \
 	'^  packets: [0-9]+ received, [0-9]+ sent$' '^  drops: [0-9]+'; do
