@@ -211,7 +211,7 @@ valgrind: unit-bins
 	@fail=0; \
 	for t in $(UNIT_BINS); do \
 		echo "== valgrind $$t"; \
-		CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+		CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full --child-silent-after-fork=yes \
 			"./$$t" || { fail=1; echo "FAIL: $$t under valgrind"; }; \
 	done; \
 	[ $$fail -eq 0 ] && echo "valgrind: all clean"; [ $$fail -eq 0 ]

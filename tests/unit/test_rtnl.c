@@ -315,8 +315,8 @@ static bool can_run(void)
 
 int main(void)
 {
-	Suite *s = suite_create("rtnl");
-	TCase *tc = tcase_create("netns");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
@@ -331,6 +331,9 @@ int main(void)
 		return EXIT_SUCCESS;
 	}
 
+	/* after can_run(), whose child would otherwise own (and leak) these */
+	s = suite_create("rtnl");
+	tc = tcase_create("netns");
 	tcase_add_checked_fixture(tc, enter_netns, leave_netns);
 	tcase_add_test(tc, tun_and_link);
 	tcase_add_test(tc, tun_vnet_hdr);
