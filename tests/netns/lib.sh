@@ -46,7 +46,10 @@ declare -A DNS=()       # daemon name -> namespace
 declare -A DSTART=()    # daemon name -> first log line of its latest start
 declare -A NS_OF=()     # short name (srv, c1, ...) -> namespace
 declare -A U_V4=() U_V6=()   # user -> tunnel address (without prefix length)
-declare -A U_SPW=()     # user -> permitted spw names, when not the default below
+# user -> spw names (the user's permitted set on the server and what its
+# client asks for), when not DEFAULT_SPW
+declare -A U_SPW=()
+DEFAULT_SPW='"config", "ipv4", "ipv6", "gso", "relay"'
 U_NEXT=2
 
 SRV_V4=198.18.1.1
@@ -311,7 +314,7 @@ write_server_conf() {
 		for u in "${!U_V4[@]}"; do
 			echo "  user \"$u\" {"
 			echo "    address = { \"${U_V4[$u]}/24\", \"${U_V6[$u]}/64\" }"
-			echo "    spw = { ${U_SPW[$u]:-\"config\", \"ipv4\", \"ipv6\", \"gso\", \"relay\"} }"
+			echo "    spw = { ${U_SPW[$u]:-$DEFAULT_SPW} }"
 			echo "  }"
 		done
 		echo "}"
@@ -345,7 +348,7 @@ write_client_conf() {
 		  server_key = "$key"
 		  username = "$user"
 		  password_file = "$pwfile"
-		  spw = { "config", "ipv4", "ipv6", "gso", "relay" }
+		  spw = { ${U_SPW[$user]:-$DEFAULT_SPW} }
 		  keepalive = 2
 		  dead_after = 6
 		  reconnect_min = 1

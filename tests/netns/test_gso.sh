@@ -21,70 +21,9 @@ need_cmd ping iperf3 head
 GSO_BIT=8
 MTU=1420
 
-topo_init 2
-make_server_key
-add_user ian ian-secret
-add_user quinn quinn-secret
-
-# lib.sh's writers give every user and client the same spw, so the
-# configurations are written here, in their format.
-declare -A U_SPW=(
-	[ian]='"config", "ipv4", "ipv6", "gso", "relay"'
-	[quinn]='"config", "ipv4", "ipv6", "relay"'
-)
-
-write_gso_server_conf() {
-	local f=$1 u
-	{
-		echo "interface = \"ostps\""
-		echo "mtu = $MTU"
-		echo "address = { \"$SRV_V4/24\", \"$SRV_V6/64\" }"
-		echo "user_name = \"\""
-		echo "log_level = \"debug\""
-		echo "control_dir = \"$T_DIR/run-s\""
-		echo "identity_key = \"$T_DIR/id.key\""
-		echo "server {"
-		echo "  listen = { \"$SRV_UNDERLAY:$SRV_PORT\" }"
-		echo "  trust_file = \"$T_DIR/trusted\""
-		echo "  password_file = \"$T_DIR/passwords\""
-		echo "  require_auth = true"
-		echo "  spw = { \"config\", \"ipv4\", \"ipv6\", \"gso\", \"relay\" }"
-		for u in "${!U_V4[@]}"; do
-			echo "  user \"$u\" {"
-			echo "    address = { \"${U_V4[$u]}/24\", \"${U_V6[$u]}/64\" }"
-			echo "    spw = { ${U_SPW[$u]} }"
-			echo "  }"
-		done
-		echo "}"
-	} > "$f"
-}
-
-# write_gso_client_conf FILE USER: the client asks for the user's spw.
-write_gso_client_conf() {
-	local f=$1 user=$2
-	cat > "$f" <<- EOF
-		interface = "ostpc"
-		mtu = $MTU
-		user_name = ""
-		log_level = "debug"
-		control_dir = "$T_DIR/run-$user"
-		client {
-		  server = "$SRV_UNDERLAY:$SRV_PORT"
-		  server_key = "$SERVER_KEY"
-		  username = "$user"
-		  password_file = "$T_DIR/$user.pw"
-		  spw = { ${U_SPW[$user]} }
-		  keepalive = 2
-		  dead_after = 6
-		  reconnect_min = 1
-		  reconnect_max = 4
-		}
-	EOF
-}
-
-write_gso_server_conf "$T_DIR/srv.conf"
-write_gso_client_conf "$T_DIR/ian.conf" ian
-write_gso_client_conf "$T_DIR/quinn.conf" quinn
+U_SPW[ian]='"config", "ipv4", "ipv6", "gso", "relay"'
+U_SPW[quinn]='"config", "ipv4", "ipv6", "relay"'
+topo_users 2 ian quinn
 
 start_ostpd srv "$NS_SRV" "$T_DIR/srv.conf"
 wait_server_up srv
