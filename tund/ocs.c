@@ -181,6 +181,11 @@ void ocs_auth_done(struct ostpd *d, struct auth_job *job)
 	if (!c || c->dead)
 		return;   /* the client went away while we checked */
 	ostp_session_extend_handshake(c->s, now_ms() - job->queued_ms);
+	/* a reload while the check ran may have removed the user */
+	if (job->ok && !(d->trust && ostp_trust_contains(d->trust, job->user))) {
+		job->ok = false;
+		job->trusted = false;
+	}
 	if (job->ok) {
 		snprintf(c->user, sizeof(c->user), "%s", job->user);
 		c->ucfg = u;
