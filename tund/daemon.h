@@ -118,6 +118,7 @@ struct ostpd {
 	struct daemon_peer *peers;
 	size_t n_peers;
 
+	char *client_password;           /* sodium_malloc'd, read before privdrop */
 	char last_error[128];            /* why the upstream session last ended */
 	char upstream_addrs[256];        /* what the server assigned us */
 
@@ -182,6 +183,8 @@ int ocs_reload(struct ostpd *d);
 void upstream_connect(struct ostpd *d);
 void upstream_on_event(struct ostpd *d, struct conn *c, const struct ostp_event *ev);
 void upstream_lost(struct ostpd *d, struct conn *c);
+int upstream_init(struct ostpd *d);
+void upstream_free(struct ostpd *d);
 
 /* ctlsock.c */
 int ctl_open(struct ostpd *d);

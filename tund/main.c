@@ -280,6 +280,7 @@ static void shutdown_all(struct ostpd *d)
 	ostp_trust_free(d->trust);
 	pwfile_free(d->pw);
 	rtable_free(d);
+	upstream_free(d);
 	sodium_memzero(d->id_sk, sizeof(d->id_sk));
 	free(d->pkt);
 	free(d->seg);
@@ -333,7 +334,7 @@ int main(int argc, char **argv)
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!d.pkt || !d.seg || !d.rbuf || d.ep < 0 || rtable_load_config_peers(&d) < 0 ||
 	    setup_signals(&d) < 0 ||
-	    setup_auth_files(&d) < 0 || setup_tun(&d) < 0 ||
+	    setup_auth_files(&d) < 0 || upstream_init(&d) < 0 || setup_tun(&d) < 0 ||
 	    (d.cfg.has_server && ocs_listen(&d) < 0) || ctl_open(&d) < 0) {
 		shutdown_all(&d);
 		return 1;

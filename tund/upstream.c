@@ -61,6 +61,29 @@ static int read_password(const char *path, char *out, size_t size)
 	return 0;
 }
 
+/* Read once, before privileges are dropped: the file is root's and 0600.
+ * Kept in guarded, locked memory (sodium_malloc) and wiped on exit. */
+int upstream_init(struct ostpd *d)
+{
+	const struct ostpd_client *cl = &d->cfg.client;
+
+	if (!d->cfg.has_client || !cl->username[0])
+		return 0;
+	d->client_password = sodium_malloc(OSTP_PASS_MAX + 1);
+	if (!d->client_password) {
+		log_error("no memory for the password");
+		return -1;
+	}
+	return read_password(cl->password_file, d->client_password, OSTP_PASS_MAX + 1);
+}
+
+void upstream_free(struct ostpd *d)
+{
+	if (d->client_password)
+		sodium_free(d->client_password);   /* wipes it */
+	d->client_password = NULL;
+}
+
 static int make_session(struct ostpd *d, struct conn *c)
 {
 	const struct ostpd_client *cl = &d->cfg.client;
@@ -69,17 +92,14 @@ static int make_session(struct ostpd *d, struct conn *c)
 		.timing.keepalive_ms = cl->keepalive * 1000u,
 		.timing.dead_ms = cl->dead_after * 1000u,
 	};
-	char password[OSTP_PASS_MAX + 1];
 	int known, err;
 
 	if (cl->peers)
 		cc.options |= OSTP_OPT_P;
 	if (cl->username[0]) {
-		if (read_password(cl->password_file, password, sizeof(password)) < 0)
-			return -1;
 		cc.options |= OSTP_OPT_U;
 		cc.username = cl->username;
-		cc.password = password;
+		cc.password = d->client_password;
 	}
 	if (cl->have_server_key) {
 		memcpy(cc.server_pk, cl->server_key, 32);
@@ -92,7 +112,6 @@ static int make_session(struct ostpd *d, struct conn *c)
 		cc.tofu = known == 0;
 	}
 	err = ostp_client_new(&c->s, &cc, NULL, now_ms());
-	sodium_memzero(password, sizeof(password));
 	if (err) {
 		log_error("client session: %s", ostp_strerror(err));
 		return -1;
