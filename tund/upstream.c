@@ -61,8 +61,9 @@ static int read_password(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* Read once, before privileges are dropped: the file is root's and 0600.
- * Kept in guarded, locked memory (sodium_malloc) and wiped on exit. */
+/* Read before privileges are dropped (the file is root's and 0600) and kept
+ * in guarded, locked memory (sodium_malloc), wiped on exit.  Each connect
+ * reads the file again when it can, so a changed password is picked up. */
 int upstream_init(struct ostpd *d)
 {
 	const struct ostpd_client *cl = &d->cfg.client;
@@ -97,6 +98,13 @@ static int make_session(struct ostpd *d, struct conn *c)
 	if (cl->peers)
 		cc.options |= OSTP_OPT_P;
 	if (cl->username[0]) {
+		char *fresh = sodium_malloc(OSTP_PASS_MAX + 1);
+
+		if (fresh && access(cl->password_file, R_OK) == 0 &&
+		    read_password(cl->password_file, fresh, OSTP_PASS_MAX + 1) == 0)
+			memcpy(d->client_password, fresh, OSTP_PASS_MAX + 1);
+		if (fresh)
+			sodium_free(fresh);
 		cc.options |= OSTP_OPT_U;
 		cc.username = cl->username;
 		cc.password = d->client_password;
