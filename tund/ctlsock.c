@@ -213,9 +213,20 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int parse_request(const struct nlmsghdr *req, const struct nlattr *tb[])
+/* Validates the request's attributes and that `required` is among them;
+ * on failure answers with EINVAL and why, and returns -1. */
+static int parse_request(int fd, const struct nlmsghdr *req, const struct nlattr *tb[],
+			 int required, const char *missing)
 {
-	return mnl_attr_parse(req, 0, attr_cb, tb) < 0 ? -1 : 0;
+	if (mnl_attr_parse(req, 0, attr_cb, tb) < 0) {
+		send_status(fd, req, EINVAL, MALFORMED);
+		return -1;
+	}
+	if (!tb[required]) {
+		send_status(fd, req, EINVAL, missing);
+		return -1;
+	}
+	return 0;
 }
 
 static void route_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
@@ -225,14 +236,8 @@ static void route_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
 	struct prefix p;
 	int err;
 
-	if (parse_request(req, tb) < 0) {
-		send_status(fd, req, EINVAL, MALFORMED);
+	if (parse_request(fd, req, tb, OSTP_CTLA_PREFIX, "a prefix is required") < 0)
 		return;
-	}
-	if (!tb[OSTP_CTLA_PREFIX]) {
-		send_status(fd, req, EINVAL, "a prefix is required");
-		return;
-	}
 	if (!parse_prefix(mnl_attr_get_str(tb[OSTP_CTLA_PREFIX]), &p.family, p.addr, &p.len) ||
 	    !prefix_is_network(&p)) {
 		send_status(fd, req, EINVAL, "bad prefix");
@@ -318,14 +323,8 @@ static void peer_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
 	const char *name;
 	int err;
 
-	if (parse_request(req, tb) < 0) {
-		send_status(fd, req, EINVAL, MALFORMED);
+	if (parse_request(fd, req, tb, OSTP_CTLA_PEER_NAME, "a peer name is required") < 0)
 		return;
-	}
-	if (!tb[OSTP_CTLA_PEER_NAME]) {
-		send_status(fd, req, EINVAL, "a peer name is required");
-		return;
-	}
 	name = mnl_attr_get_str(tb[OSTP_CTLA_PEER_NAME]);
 	if (!ostp_username_valid(name, strlen(name))) {
 		send_status(fd, req, EINVAL, "bad peer name");
@@ -384,14 +383,8 @@ static void close_user(struct ostpd *d, int fd, const struct nlmsghdr *req)
 	const char *user;
 	int n = 0;
 
-	if (parse_request(req, tb) < 0) {
-		send_status(fd, req, EINVAL, MALFORMED);
+	if (parse_request(fd, req, tb, OSTP_CTLA_USER, "a user name is required") < 0)
 		return;
-	}
-	if (!tb[OSTP_CTLA_USER]) {
-		send_status(fd, req, EINVAL, "a user name is required");
-		return;
-	}
 	user = mnl_attr_get_str(tb[OSTP_CTLA_USER]);
 	for (struct conn *c = d->conns; c; c = c->next) {
 		if (!c->dead && strcmp(c->user, user) == 0) {
