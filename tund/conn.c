@@ -105,6 +105,7 @@ void conn_close(struct ostpd *d, struct conn *c, uint8_t reason, const char *why
 	epoll_ctl(d->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
+	tun_conn_drained(d, c);
 	if (c->established_ms)
 		d->n_established--;
 	if (c == d->upstream) {
@@ -119,6 +120,8 @@ void conn_flush(struct ostpd *d, struct conn *c)
 		return;
 	if (!flush_out(d, c))
 		conn_close(d, c, OSTP_CLOSE_NORMAL, strerror(errno));
+	else
+		tun_conn_drained(d, c);
 }
 
 void conn_send_packet(struct ostpd *d, struct conn *c, uint8_t msg_type,

@@ -27,9 +27,17 @@
 #define TUN_PKT_MAX     65536u
 /* Unsent bytes the kernel may hold per TCP connection: enough for a few
  * chained 64 KiB messages, short enough that latency stays in our queue
- * (bounded, with drops) rather than in the socket.  SO_SNDBUF itself is
- * left alone so autotuning keeps working. */
+ * (bounded) rather than in the socket.  SO_SNDBUF itself is left alone so
+ * autotuning keeps working. */
 #define TCP_UNSENT_MAX  (256u * 1024u)
+/* Sealed bytes a session may hold before ostp_send() refuses data. */
+#define CONN_OUTQ_MAX   (1024u * 1024u)
+/* A session whose queue is full stops TUN reads until it drains to half,
+ * so the inner TCP meets back-pressure in the TUN queue instead of losing
+ * packets we read and then cannot queue.  A server reads one TUN for every
+ * client: one slow client may hold it for at most TUN_STALL_MAX_MS, after
+ * which that client's packets are dropped until its queue drains. */
+#define TUN_STALL_MAX_MS 20
 /* Bounds on what the control socket can add at run time. */
 #define MAX_RUNTIME_ROUTES 4096
 #define MAX_PEERS       4080     /* what 255 peer blocks can carry */
@@ -77,6 +85,7 @@ struct conn {
 	bool connecting;                 /* upstream: non-blocking connect pending */
 	bool want_out;                   /* EPOLLOUT armed */
 	bool dead;
+	bool shedding;                   /* held the TUN too long: drop until drained */
 	uint64_t created_ms, established_ms;
 	uint16_t spw;
 	struct counters ctr;
@@ -123,6 +132,8 @@ struct ostpd {
 	char upstream_addrs[256];        /* what the server assigned us */
 
 	struct counters tun_ctr;
+	struct conn *tun_blocker;        /* full session TUN reads wait for, or NULL */
+	uint64_t tun_paused_ms;
 	bool quit;
 	uint8_t *pkt;                    /* virtio-net header + TUN_PKT_MAX bytes */
 	uint8_t *seg;                    /* one segment cut from a GSO packet */
@@ -169,6 +180,11 @@ void rtable_free(struct ostpd *d);
 void tun_on_readable(struct ostpd *d);
 void tun_deliver(struct ostpd *d, struct conn *from, uint8_t msg_type, const uint8_t *data,
 		 size_t len);
+/* c's output queue shrank or c is closing: TUN reads may go on. */
+void tun_conn_drained(struct ostpd *d, struct conn *c);
+/* Ends a TUN pause that has lasted TUN_STALL_MAX_MS; returns the time the
+ * current pause must end by, or UINT64_MAX. */
+uint64_t tun_check_stall(struct ostpd *d, uint64_t now);
 
 /* ocs.c: the server role */
 int ocs_listen(struct ostpd *d);

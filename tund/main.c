@@ -240,7 +240,9 @@ static void run(struct ostpd *d)
 
 	while (!d->quit) {
 		uint64_t now = now_ms();
-		int n = epoll_wait(d->ep, evs, 64, wait_ms(d, now, next_tick));
+		uint64_t stall_end = tun_check_stall(d, now);
+		int n = epoll_wait(d->ep, evs, 64,
+				   wait_ms(d, now, stall_end < next_tick ? stall_end : next_tick));
 
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;

@@ -64,6 +64,7 @@ static int new_session(struct ostpd *d, struct conn *c)
 		.spw_default = sv->spw & (OSTP_SPW_IPV4 | OSTP_SPW_IPV6 | OSTP_SPW_CONFIG),
 		.spw_permitted = sv->spw & (uint16_t)~SPW_PRIVILEGED,
 		.timing.handshake_ms = sv->handshake_timeout * 1000u,
+		.outq_max = CONN_OUTQ_MAX,
 	};
 	int err = ostp_server_new(&c->s, &sc, NULL, now_ms());
 

@@ -6,6 +6,8 @@
  * any other peer as ordinary packets cut here.
  */
 #include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -58,6 +60,65 @@ static void send_to(struct ostpd *d, struct conn *c, uint8_t *buf, size_t len)
 		c->ctr.drop_queue++;
 }
 
+static bool conn_full(const struct conn *c)
+{
+	const uint8_t *p;
+
+	return ostp_output(c->s, &p) >= CONN_OUTQ_MAX;
+}
+
+static void tun_watch(struct ostpd *d, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = &d->tun_w };
+
+	if (epoll_ctl(d->ep, EPOLL_CTL_MOD, d->tun_fd, &ev) < 0)
+		log_error("epoll: %s: %s", d->ifname, strerror(errno));
+}
+
+/* Packets stay in the TUN queue, where the kernel applies its own
+ * back-pressure to the inner TCP, until c has room again. */
+static void tun_pause(struct ostpd *d, struct conn *c)
+{
+	d->tun_blocker = c;
+	d->tun_paused_ms = now_ms();
+	tun_watch(d, 0);
+}
+
+static void tun_resume(struct ostpd *d)
+{
+	d->tun_blocker = NULL;
+	tun_watch(d, EPOLLIN);
+}
+
+void tun_conn_drained(struct ostpd *d, struct conn *c)
+{
+	const uint8_t *p;
+
+	/* half the limit, so one ACK-clocked write does not flip us back */
+	if (!c->dead && ostp_output(c->s, &p) > CONN_OUTQ_MAX / 2)
+		return;
+	c->shedding = false;
+	if (d->tun_blocker == c)
+		tun_resume(d);
+}
+
+uint64_t tun_check_stall(struct ostpd *d, uint64_t now)
+{
+	struct conn *c = d->tun_blocker;
+	uint64_t end = d->tun_paused_ms + TUN_STALL_MAX_MS;
+
+	/* a daemon that is only a client has one session to wait for */
+	if (!c || !d->cfg.has_server)
+		return UINT64_MAX;
+	if (now < end)
+		return end;
+	c->shedding = true;
+	log_debug("%s: output queue full for %d ms: dropping its packets until it drains",
+		  c->endpoint, TUN_STALL_MAX_MS);
+	tun_resume(d);
+	return UINT64_MAX;
+}
+
 static void remember(struct conn **touched, size_t *n, struct conn *c)
 {
 	for (size_t j = 0; j < *n; j++)
@@ -71,7 +132,7 @@ void tun_on_readable(struct ostpd *d)
 	struct conn *touched[TUN_BATCH];
 	size_t n_touched = 0;
 
-	for (int i = 0; i < TUN_BATCH; i++) {
+	for (int i = 0; i < TUN_BATCH && !d->tun_blocker; i++) {
 		ssize_t n = read(d->tun_fd, d->pkt, VNET_HDR_LEN + TUN_PKT_MAX);
 		const uint8_t *src, *dst;
 		struct conn *c;
@@ -95,6 +156,11 @@ void tun_on_readable(struct ostpd *d)
 		send_to(d, c, d->pkt, (size_t)n);
 		/* one write per session per batch, not per packet */
 		remember(touched, &n_touched, c);
+		if (!c->shedding && conn_full(c)) {
+			conn_flush(d, c);
+			if (!c->dead && conn_full(c))
+				tun_pause(d, c);
+		}
 	}
 	for (size_t j = 0; j < n_touched; j++)
 		conn_flush(d, touched[j]);

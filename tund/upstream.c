@@ -92,6 +92,7 @@ static int make_session(struct ostpd *d, struct conn *c)
 		.spw = (uint16_t)(cl->spw | (cl->quick ? OSTP_SPW_QUICK : 0)),
 		.timing.keepalive_ms = cl->keepalive * 1000u,
 		.timing.dead_ms = cl->dead_after * 1000u,
+		.outq_max = CONN_OUTQ_MAX,
 	};
 	int known, err;
 

@@ -123,7 +123,8 @@ cleanup() {
 	exec 2> /dev/null   # no "Killed" job reports
 	for ((i = ${#PID_LIST[@]} - 1; i >= 0; i--)); do
 		pid=${PID_LIST[$i]}
-		pid_alive "$pid" && kill -TERM "$pid" 2> /dev/null
+		# CONT too: a test may have stopped it (SIGSTOP)
+		pid_alive "$pid" && kill -TERM "$pid" 2> /dev/null && kill -CONT "$pid" 2> /dev/null
 	done
 	for ((i = 0; i < 50; i++)); do
 		local left=0
