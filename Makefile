@@ -82,7 +82,7 @@ LIBTHELP := $(if $(UNIT_HELP_OBJS),$(BUILD)/libtesthelp.a)
 OSTPD    := $(if $(wildcard tund/main.c),$(BUILD)/ostpd)
 OSTPCTL  := $(if $(wildcard ctl/main.c),$(BUILD)/ostpctl)
 
-.PHONY: all check check-unit fuzz fuzz-smoke valgrind bench bench-core vectors \
+.PHONY: all check check-unit fuzz fuzz-smoke valgrind bench bench-core latency vectors \
 	install clean unit-bins
 .DEFAULT_GOAL := all
 # Keep objects that only pattern rules mention (fuzz targets) between runs.
@@ -272,6 +272,10 @@ bench: all
 	@if [ -x scripts/bench ]; then scripts/bench; \
 	elif [ -f scripts/bench ]; then sh scripts/bench; \
 	else echo "no scripts/bench yet"; fi
+
+# per-hop timing of an idle ping through the tunnel (needs tcpdump)
+latency: all
+	scripts/latency
 
 # the protocol core alone, next to raw libsodium on the same buffers
 bench-core:
