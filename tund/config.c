@@ -318,6 +318,7 @@ static const struct {
 	long min, max;
 } int_ranges[] = {
 	{ "mtu", 576, 65535 },
+	{ "busy_poll", 0, 1000000 },
 	{ "max_sessions", 1, 1000000 },
 	{ "handshake_timeout", 1, 300 },
 	{ "keepalive", 1, 3600 },
@@ -505,6 +506,7 @@ static cfg_opt_t peer_opts[] = {
 static cfg_opt_t top_opts[] = {
 	CFG_STR_CB("interface", "ostp0", CFGF_NONE, cb_interface),
 	CFG_INT_CB("mtu", 1420, CFGF_NONE, cb_int),
+	CFG_INT_CB("busy_poll", 0, CFGF_NONE, cb_int),
 	CFG_STR_LIST_CB("address", NULL, CFGF_NONE, cb_address),
 	CFG_STR_CB("user_name", "nobody", CFGF_NONE, cb_unix_user),
 	CFG_STR_CB("log", "stderr", CFGF_NONE, cb_log),
@@ -651,6 +653,7 @@ static bool convert(cfg_t *cfg, struct ostpd_config *out)
 	copy_name(out->interface, sizeof(out->interface),
 		  cfg_getstr(cfg, "interface"));
 	out->mtu = (unsigned)cfg_getint(cfg, "mtu");
+	out->busy_poll_us = (unsigned)cfg_getint(cfg, "busy_poll");
 	get_addresses(cfg, out->addr, &out->n_addr);
 	out->log = (enum ostpd_log_target)name_index(log_names, 2,
 						      cfg_getstr(cfg, "log"));
@@ -1018,6 +1021,7 @@ void config_print(const struct ostpd_config *c, FILE *fp)
 {
 	put_key_str(fp, 0, "interface", c->interface);
 	put_uint(fp, 0, "mtu", c->mtu);
+	put_uint(fp, 0, "busy_poll", c->busy_poll_us);
 	put_prefixes(fp, 0, "address", c->addr, c->n_addr);
 	put_key_str(fp, 0, "user_name", c->user_name);
 	put_key_str(fp, 0, "log", log_names[c->log]);

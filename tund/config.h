@@ -76,6 +76,7 @@ struct ostpd_peer {
 struct ostpd_config {
 	char interface[IFNAMSIZ];
 	unsigned mtu;
+	unsigned busy_poll_us;                /* 0 = sleep in epoll_wait at once */
 	struct prefix addr[CONFIG_MAX_ADDR];
 	size_t n_addr;
 	char *user_name;                      /* "" = stay root */

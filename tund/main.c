@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <sodium.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,14 @@ uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 int watch_add(struct ostpd *d, struct watch *w, int fd, enum watch_kind kind, uint32_t events)
@@ -233,16 +242,35 @@ static int wait_ms(const struct ostpd *d, uint64_t now, uint64_t next_tick)
 	return next <= now ? 0 : (int)(next - now);
 }
 
+/* busy_poll: for that many microseconds after the last event, poll with a
+ * zero timeout instead of sleeping, yielding the CPU to anything runnable
+ * between polls.  A thread that does not sleep need not be woken, and on a
+ * virtual machine waking a thread on an idle vCPU costs tens to hundreds
+ * of microseconds per hop (docs/PERFORMANCE.md). */
+static int wait_or_poll(struct ostpd *d, struct epoll_event *evs, int max, int timeout,
+			uint64_t *poll_until)
+{
+	bool polling = d->cfg.busy_poll_us && now_us() < *poll_until;
+	int n = epoll_wait(d->ep, evs, max, polling ? 0 : timeout);
+
+	if (n > 0 && d->cfg.busy_poll_us)
+		*poll_until = now_us() + d->cfg.busy_poll_us;
+	else if (n == 0 && polling)
+		sched_yield();
+	return n;
+}
+
 static void run(struct ostpd *d)
 {
 	struct epoll_event evs[64];
-	uint64_t next_tick = 0;
+	uint64_t next_tick = 0, poll_until = 0;
 
 	while (!d->quit) {
 		uint64_t now = now_ms();
 		uint64_t stall_end = tun_check_stall(d, now);
-		int n = epoll_wait(d->ep, evs, 64,
-				   wait_ms(d, now, stall_end < next_tick ? stall_end : next_tick));
+		int n = wait_or_poll(d, evs, 64,
+				     wait_ms(d, now, stall_end < next_tick ? stall_end : next_tick),
+				     &poll_until);
 
 		for (int i = 0; i < n; i++) {
 			struct watch *w = evs[i].data.ptr;

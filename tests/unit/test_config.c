@@ -77,6 +77,7 @@ static const char full_conf[] =
 	"# every option set, none to its default\n"
 	"interface = \"tun-test\"\n"
 	"mtu = 1400\n"
+	"busy_poll = 250\n"
 	"address = { \"198.18.1.1/24\", \"fd00:1::1/64\" }\n"
 	"user_name = \"daemon\"\n"
 	"log = \"syslog\"\n"
@@ -132,6 +133,7 @@ START_TEST(full_config)
 	load_ok(&c, full_conf);
 	ck_assert_str_eq(c.interface, "tun-test");
 	ck_assert_uint_eq(c.mtu, 1400);
+	ck_assert_uint_eq(c.busy_poll_us, 250);
 	ck_assert_uint_eq(c.n_addr, 2);
 	check_prefix(&c.addr[0], "198.18.1.1/24");
 	check_prefix(&c.addr[1], "fd00:1::1/64");
@@ -207,6 +209,7 @@ START_TEST(server_defaults)
 	load_ok(&c, "server {\n}\n");
 	ck_assert_str_eq(c.interface, "ostp0");
 	ck_assert_uint_eq(c.mtu, 1420);
+	ck_assert_uint_eq(c.busy_poll_us, 0);
 	ck_assert_uint_eq(c.n_addr, 0);
 	ck_assert_str_eq(c.user_name, "nobody");
 	ck_assert_int_eq(c.log, OSTPD_LOG_STDERR);
@@ -348,6 +351,7 @@ static void eq_config(const struct ostpd_config *a, const struct ostpd_config *b
 {
 	ck_assert_str_eq(a->interface, b->interface);
 	ck_assert_uint_eq(a->mtu, b->mtu);
+	ck_assert_uint_eq(a->busy_poll_us, b->busy_poll_us);
 	ck_assert_uint_eq(a->n_addr, b->n_addr);
 	eq_prefixes(a->addr, b->addr, a->n_addr);
 	ck_assert_str_eq(a->user_name, b->user_name);
@@ -452,6 +456,8 @@ static const struct bad bad_confs[] = {
 	{ "\nmtu = 575\nserver {}\n", 2, "mtu: 575 is outside 576..65535" },
 	{ "mtu = 65536\nserver {}\n", 1, "mtu: 65536 is outside 576..65535" },
 	{ "mtu = 1500x\nserver {}\n", 1, "mtu: '1500x' is not a number" },
+	{ "server {}\nbusy_poll = 1000001\n", 2, "busy_poll: 1000001 is outside 0..1000000" },
+	{ "busy_poll = -1\nserver {}\n", 1, "busy_poll: -1 is outside 0..1000000" },
 	{ "mtu = 1279\naddress = { \"198.18.1.1/24\", \"fd00::1/64\" }\n"
 	  "server {}\n",
 	  1, "mtu: 1279 is below 1280, the IPv6 minimum" },
