@@ -78,7 +78,7 @@ static void send_msg(int fd, struct nlmsghdr *nlh)
 /* NLMSG_ERROR with errno (0 = ack) and an extended-ack message. */
 static void send_status(int fd, const struct nlmsghdr *req, int err, const char *msg)
 {
-	char buf[CTL_BUF];
+	_Alignas(struct nlmsghdr) char buf[CTL_BUF] = { 0 };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct nlmsgerr *e;
 
@@ -93,9 +93,15 @@ static void send_status(int fd, const struct nlmsghdr *req, int err, const char 
 	send_msg(fd, nlh);
 }
 
+/* buf holds CTL_BUF bytes.  libmnl leaves the padding after an attribute
+ * as it finds it, so every reply starts from zeros: no stack bytes, and no
+ * bytes of the previous reply built in the same buffer, reach the client. */
 static struct nlmsghdr *reply_header(char *buf, const struct nlmsghdr *req, uint16_t flags)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
+
+	memset(buf, 0, CTL_BUF);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = req->nlmsg_type;
 	nlh->nlmsg_seq = req->nlmsg_seq;
@@ -105,7 +111,7 @@ static struct nlmsghdr *reply_header(char *buf, const struct nlmsghdr *req, uint
 
 static void get_info(struct ostpd *d, int fd, const struct nlmsghdr *req)
 {
-	char buf[CTL_BUF];
+	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
 	struct nlmsghdr *nlh = reply_header(buf, req, 0);
 
 	mnl_attr_put_strz(nlh, OSTP_CTLA_IFNAME, d->ifname);
@@ -155,7 +161,8 @@ static void session_addrs(const struct ostpd *d, const struct conn *c, char *out
 static void get_sessions(struct ostpd *d, int fd, const struct nlmsghdr *req)
 {
 	uint64_t now = now_ms();
-	char buf[CTL_BUF], addrs[512];
+	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
+	char addrs[512];
 
 	for (struct conn *c = d->conns; c; c = c->next) {
 		struct nlmsghdr *nlh;
@@ -271,7 +278,8 @@ static void route_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
 
 static void route_list(struct ostpd *d, int fd, const struct nlmsghdr *req)
 {
-	char buf[CTL_BUF], text[PREFIX_STRLEN];
+	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
+	char text[PREFIX_STRLEN];
 	struct nlmsghdr *nlh;
 
 	for (size_t i = 0; i < d->cfg.server.n_users && d->cfg.has_server; i++) {
@@ -357,7 +365,8 @@ static void peer_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
 
 static void peer_list(struct ostpd *d, int fd, const struct nlmsghdr *req)
 {
-	char buf[CTL_BUF], ep[ENDPOINT_STRLEN];
+	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
+	char ep[ENDPOINT_STRLEN];
 	struct nlmsghdr *nlh;
 
 	for (size_t i = 0; i < d->n_peers; i++) {
@@ -454,7 +463,7 @@ void ctl_on_readable(struct ostpd *d)
 {
 	for (int i = 0; i < 16; i++) {
 		struct timeval tv = { .tv_sec = 1 };
-		char buf[CTL_BUF];
+		_Alignas(struct nlmsghdr) char buf[CTL_BUF];
 		ssize_t n;
 		int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 
