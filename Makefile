@@ -64,6 +64,13 @@ UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 UNIT_HELP_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 NETNS_TESTS  := $(wildcard tests/netns/test_*.sh)
+# Run a second time with ostpd and ostpctl built with ASan and UBSan (any
+# sanitizer report fails the test).  Not the privilege-drop test: a
+# process that changed its uid cannot be traced by LeakSanitizer.
+NETNS_SAN_TESTS := $(addprefix tests/netns/,test_ping.sh test_badinput.sh \
+	test_gso.sh test_backpressure.sh test_relay.sh test_busypoll.sh \
+	test_resilience.sh test_sighup.sh test_halfopen.sh test_ctl_show.sh \
+	test_ctl_badinput.sh test_ctl_trust.sh test_ctl_route.sh)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -203,6 +210,29 @@ check: all
 				echo "FAIL: $$t (full log: $$log)"; \
 			fi; \
 		done; \
+		san=$(CURDIR)/build-asan/netns; rm -rf $$san; mkdir -p $$san/reports; \
+		chmod 1777 $$san/reports; \
+		if ! $(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" \
+			build-asan/ostpd build-asan/ostpctl > $$san/build.log 2>&1; then \
+			fail=$$((fail + 1)); tail -n 20 $$san/build.log; \
+			echo "FAIL: ASan/UBSan build of ostpd and ostpctl"; \
+		else for t in $(NETNS_SAN_TESTS); do \
+			n=$$(basename $$t .sh); log=$$san/$$n.log; \
+			echo "== netns, ASan/UBSan daemon: $$t"; \
+			if ASAN_OPTIONS=detect_leaks=1:log_path=$$san/reports/$$n \
+			   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$$san/reports/$$n \
+			   OSTP_TOP="$(CURDIR)" OSTP_BUILD="$(CURDIR)/$(BUILD)" \
+			   OSTPD="$(CURDIR)/build-asan/ostpd" \
+			   OSTPCTL="$(CURDIR)/build-asan/ostpctl" \
+			   timeout -k 10 $(NETNS_TIMEOUT) bash $$t > $$log 2>&1 \
+			   < /dev/null && ! ls $$san/reports/$$n.* > /dev/null 2>&1; then \
+				pass=$$((pass + 1)); echo "PASS: $$t (ASan/UBSan)"; \
+			else \
+				fail=$$((fail + 1)); tail -n 40 $$log; \
+				cat $$san/reports/$$n.* 2> /dev/null | head -n 80; \
+				echo "FAIL: $$t under ASan/UBSan (full log: $$log)"; \
+			fi; \
+		done; fi; \
 	fi; \
 	echo "$$pass passed, $$fail failed"; \
 	[ $$fail -eq 0 ]
