@@ -195,20 +195,24 @@ check: all
 	elif [ -z "$(NETNS_TESTS)" ]; then \
 		echo "== no netns tests"; \
 	else \
-		mkdir -p $(BUILD)/netns; \
-		for t in $(NETNS_TESTS); do \
-			n=$$(basename $$t .sh); log=$(BUILD)/netns/$$n.log; \
-			echo "== netns: $$t"; \
-			if OSTP_TOP="$(CURDIR)" OSTP_BUILD="$(CURDIR)/$(BUILD)" \
-			   OSTPD="$(CURDIR)/$(BUILD)/ostpd" \
-			   OSTPCTL="$(CURDIR)/$(BUILD)/ostpctl" \
+		netns_one() { t=$$1; bin=$$2; dir=$$3; tag=$$4; \
+			n=$$(basename $$t .sh); log=$$dir/$$n.log; \
+			echo "== netns$$tag: $$t"; \
+			if ASAN_OPTIONS=detect_leaks=1:log_path=$$dir/reports/$$n \
+			   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$$dir/reports/$$n \
+			   OSTP_TOP="$(CURDIR)" OSTP_BUILD="$(CURDIR)/$(BUILD)" \
+			   OSTPD="$$bin/ostpd" OSTPCTL="$$bin/ostpctl" \
 			   timeout -k 10 $(NETNS_TIMEOUT) bash $$t > $$log 2>&1 \
-			   < /dev/null; then \
-				pass=$$((pass + 1)); echo "PASS: $$t"; \
+			   < /dev/null && ! ls $$dir/reports/$$n.* > /dev/null 2>&1; then \
+				pass=$$((pass + 1)); echo "PASS: $$t$$tag"; \
 			else \
 				fail=$$((fail + 1)); tail -n 40 $$log; \
-				echo "FAIL: $$t (full log: $$log)"; \
-			fi; \
+				cat $$dir/reports/$$n.* 2> /dev/null | head -n 80; \
+				echo "FAIL: $$t$$tag (full log: $$log)"; \
+			fi; }; \
+		dir=$(CURDIR)/$(BUILD)/netns; rm -rf $$dir; mkdir -p $$dir/reports; \
+		for t in $(NETNS_TESTS); do \
+			netns_one $$t "$(CURDIR)/$(BUILD)" $$dir ""; \
 		done; \
 		san=$(CURDIR)/build-asan/netns; rm -rf $$san; mkdir -p $$san/reports; \
 		chmod 1777 $$san/reports; \
@@ -217,21 +221,7 @@ check: all
 			fail=$$((fail + 1)); tail -n 20 $$san/build.log; \
 			echo "FAIL: ASan/UBSan build of ostpd and ostpctl"; \
 		else for t in $(NETNS_SAN_TESTS); do \
-			n=$$(basename $$t .sh); log=$$san/$$n.log; \
-			echo "== netns, ASan/UBSan daemon: $$t"; \
-			if ASAN_OPTIONS=detect_leaks=1:log_path=$$san/reports/$$n \
-			   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$$san/reports/$$n \
-			   OSTP_TOP="$(CURDIR)" OSTP_BUILD="$(CURDIR)/$(BUILD)" \
-			   OSTPD="$(CURDIR)/build-asan/ostpd" \
-			   OSTPCTL="$(CURDIR)/build-asan/ostpctl" \
-			   timeout -k 10 $(NETNS_TIMEOUT) bash $$t > $$log 2>&1 \
-			   < /dev/null && ! ls $$san/reports/$$n.* > /dev/null 2>&1; then \
-				pass=$$((pass + 1)); echo "PASS: $$t (ASan/UBSan)"; \
-			else \
-				fail=$$((fail + 1)); tail -n 40 $$log; \
-				cat $$san/reports/$$n.* 2> /dev/null | head -n 80; \
-				echo "FAIL: $$t under ASan/UBSan (full log: $$log)"; \
-			fi; \
+			netns_one $$t "$(CURDIR)/build-asan" $$san " (ASan/UBSan)"; \
 		done; fi; \
 	fi; \
 	echo "$$pass passed, $$fail failed"; \
