@@ -208,6 +208,7 @@ check: all
 			else \
 				fail=$$((fail + 1)); tail -n 40 $$log; \
 				cat $$dir/reports/$$n.* 2> /dev/null | head -n 80; \
+				grep -h '] FAIL: ' $$log | head -n 3; \
 				echo "FAIL: $$t$$tag (full log: $$log)"; \
 			fi; }; \
 		dir=$(CURDIR)/$(BUILD)/netns; rm -rf $$dir; mkdir -p $$dir/reports; \
