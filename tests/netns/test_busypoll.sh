@@ -31,7 +31,10 @@ t0=$(cpu_ticks srv)
 nsx "$C1" ping -q -c 200 -i 0.01 -W 1 "$SRV_V4" > "$T_DIR/ping.out" 2>&1 ||
 	fail "pings every 10 ms: $(tail -n 2 "$T_DIR/ping.out")"
 t1=$(cpu_ticks srv)
-[ $((t1 - t0)) -ge $((HZ * 3 / 10)) ] ||
+# A sleeping daemon spends about 1 tick on these pings, a polling one 60 to
+# 400 depending on how much CPU the machine leaves it: 0.1 s tells them apart
+# without depending on the machine being idle.
+[ $((t1 - t0)) -ge $((HZ / 10)) ] ||
 	fail "server used only $((t1 - t0)) ticks during 2 s of pings every 10 ms: not polling"
 ok "server polls while packets flow: $((t1 - t0)) ticks (HZ $HZ) during 2 s of pings every 10 ms"
 
