@@ -99,13 +99,12 @@ static int make_session(struct ostpd *d, struct conn *c)
 	if (cl->peers)
 		cc.options |= OSTP_OPT_P;
 	if (cl->username[0]) {
-		char *fresh = sodium_malloc(OSTP_PASS_MAX + 1);
-
-		if (fresh && access(cl->password_file, R_OK) == 0 &&
-		    read_password(cl->password_file, fresh, OSTP_PASS_MAX + 1) == 0)
-			memcpy(d->client_password, fresh, OSTP_PASS_MAX + 1);
-		if (fresh)
-			sodium_free(fresh);
+		/* read_password() writes only a whole valid password, so a bad
+		 * file leaves the one read at start-up in place; after the
+		 * privilege drop the file is usually unreadable, which is not
+		 * worth an error line per reconnect. */
+		if (access(cl->password_file, R_OK) == 0)
+			read_password(cl->password_file, d->client_password, OSTP_PASS_MAX + 1);
 		cc.options |= OSTP_OPT_U;
 		cc.username = cl->username;
 		cc.password = d->client_password;
