@@ -122,7 +122,7 @@ static int on_server_auth(ostp_session *s, const uint8_t *p, size_t len,
 	int err = ostp_server_auth_check(p, len, s->th, s->u.c.tofu ? NULL : s->u.c.server_pk);
 
 	if (err)
-		return ostp_fail(s, err, ev);
+		return ostp_fail(s, ostp_body_err(err), ev);
 	memcpy(s->u.c.server_pk, p, OSTP_ID_PK_LEN);
 	ostp_wipe_handshake(s);
 	ev->server_pk = s->u.c.server_pk;
@@ -167,21 +167,26 @@ int ostp_client_send_credentials(ostp_session *s)
 static int on_sap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_event *ev)
 {
 	struct ostp_sap sap;
-	int err = ostp_sap_decode(&sap, p, len);
+	int err;
 
+	if (len < OSTP_SAP_FIXED_LEN)
+		return ostp_fail(s, OSTP_E_LEN, ev);
+	if (p[0] > OSTP_AUTH_BUSY)
+		return ostp_fail(s, OSTP_E_TYPE, ev);
+	err = ostp_sap_decode(&sap, p, len);
 	if (err)
-		return ostp_fail(s, err, ev);
+		return ostp_fail(s, ostp_body_err(err), ev);
 	if (sap.pass_len != 0)
 		return ostp_fail(s, OSTP_E_LEN, ev);
 	if (strcmp(sap.user, s->user) != 0)
 		return ostp_fail(s, OSTP_E_USER, ev);
-	if (sap.code == OSTP_AUTH_BAD_PW) {
-		err = ostp_fail(s, OSTP_E_AUTH, ev);
+	if (sap.code == OSTP_AUTH_BAD_PW || sap.code == OSTP_AUTH_BUSY) {
+		/* BUSY says nothing about the password: the application
+		 * retries later instead of asking for another one. */
+		err = ostp_fail(s, sap.code == OSTP_AUTH_BUSY ? OSTP_E_AUTH_BUSY : OSTP_E_AUTH, ev);
 		ev->code = sap.code;
 		return err;
 	}
-	if (sap.code != OSTP_AUTH_SUCCESS)
-		return ostp_fail(s, OSTP_E_TYPE, ev);
 	ev->type = OSTP_EV_AUTH_RESULT;
 	ev->code = sap.code;
 	err = send_pap(s, s->u.c.spw_req | (s->u.c.quick ? OSTP_SPW_QUICK : 0));
@@ -197,7 +202,7 @@ static int on_pap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_eve
 	int err = ostp_pap_decode(&pap, p, len);
 
 	if (err)
-		return ostp_fail(s, err, ev);
+		return ostp_fail(s, ostp_body_err(err), ev);
 	switch (pap.code) {
 	case OSTP_PAP_SUCCESS:
 		/* The server may grant less than asked, never more. */
@@ -206,6 +211,7 @@ static int on_pap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_eve
 		if (!s->u.c.quick && pap.spw != s->u.c.spw_last)
 			return ostp_fail(s, OSTP_E_SPW, ev);
 		ostp_established(s, pap.spw, ev);
+		s->u.c.config_due = (pap.spw & OSTP_SPW_CONFIG) != 0;
 		return OSTP_OK;
 	case OSTP_PAP_BAD_SPW:
 	case OSTP_PAP_BAD_PERMS:
@@ -227,10 +233,12 @@ static int on_config(ostp_session *s, const uint8_t *p, size_t len, struct ostp_
 
 	if (!(s->spw & OSTP_SPW_CONFIG) || s->u.c.config_seen)
 		return ostp_fail(s, OSTP_E_STATE, ev);
+	/* every malformed CONFIG, a short one too, is OSTP_E_CONFIG */
 	err = ostp_config_decode(&s->u.c.config, p, len);
 	if (err)
-		return ostp_fail(s, err, ev);
+		return ostp_fail(s, err == OSTP_E_SHORT ? OSTP_E_CONFIG : err, ev);
 	s->u.c.config_seen = true;
+	s->u.c.config_due = false;
 	ev->type = OSTP_EV_CONFIG;
 	ev->config = &s->u.c.config;
 	return OSTP_OK;
@@ -248,7 +256,7 @@ static int on_peer_block(ostp_session *s, const uint8_t *p, size_t len,
 		return ostp_fail(s, OSTP_E_STATE, ev);
 	err = ostp_peer_block_decode(c->peers, &n, &seq, p, len);
 	if (err)
-		return ostp_fail(s, err, ev);
+		return ostp_fail(s, ostp_body_err(err), ev);
 	if (c->last_seq && seq != c->last_seq - 1)
 		return ostp_fail(s, OSTP_E_SEQ, ev);
 	c->last_seq = seq;

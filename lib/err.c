@@ -39,12 +39,13 @@ static const char *const err_str[] = {
 	[-OSTP_E_INVAL] = "invalid argument",
 	[-OSTP_E_SYNTAX] = "syntax error",
 	[-OSTP_E_CONFIG] = "malformed config record",
+	[-OSTP_E_AUTH_BUSY] = "server busy: login not checked, retry later",
 };
 
 #define N_ERR (sizeof(err_str) / sizeof(err_str[0]))
 
-_Static_assert(N_ERR == 1 - OSTP_E_CONFIG,
-	       "every error code from OSTP_OK to OSTP_E_CONFIG has a string");
+_Static_assert(N_ERR == 1 - OSTP_E_AUTH_BUSY,
+	       "every error code from OSTP_OK to OSTP_E_AUTH_BUSY has a string");
 
 const char *ostp_strerror(int err)
 {

@@ -51,6 +51,7 @@ enum ostp_err {
 	OSTP_E_INVAL = -31,       /* bad argument from the caller */
 	OSTP_E_SYNTAX = -32,      /* trust list or text input malformed */
 	OSTP_E_CONFIG = -33,      /* malformed CONFIG record */
+	OSTP_E_AUTH_BUSY = -34,   /* server could not check the login now: retry later */
 };
 
 const char *ostp_strerror(int err);
@@ -211,8 +212,17 @@ int ostp_close(ostp_session *s, uint8_t reason);
 
 /* Server side.  While an AUTH_REQUEST is unanswered the handshake
  * deadline is suspended; a server that took ms to check the password may
- * give them back with ostp_session_extend_handshake() before replying. */
+ * give them back with ostp_session_extend_handshake() before replying.
+ * Input fed meanwhile is held (up to 8192 bytes) and read after the reply:
+ * call ostp_feed(s, NULL, 0, ...) until it returns no event right after
+ * replying (ostp_tick() reads it too, and ostp_next_deadline() is 0 while
+ * held input waits). */
 int ostp_server_auth_reply(ostp_session *s, bool ok, uint16_t spw_permitted);
+/* The server cannot check this login now (queue full, per-source or
+ * per-user limit): answers SAP(AUTH_BUSY), sends CLOSE(RESOURCE) and
+ * closes the session.  Nothing was decided about the password, so this is
+ * not a failed attempt.  OSTP_E_STATE unless an AUTH_REQUEST is pending. */
+int ostp_server_auth_busy(ostp_session *s);
 void ostp_session_extend_handshake(ostp_session *s, uint64_t ms);
 int ostp_server_set_peers(ostp_session *s, const struct ostp_peer *peers, size_t n);
 int ostp_server_set_config(ostp_session *s, const struct ostp_config *c);

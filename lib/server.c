@@ -106,15 +106,33 @@ int ostp_server_auth_reply(ostp_session *s, bool ok, uint16_t spw_permitted)
 	return OSTP_OK;
 }
 
+int ostp_server_auth_busy(ostp_session *s)
+{
+	int err;
+
+	if (s->role != OSTP_ROLE_SERVER || s->state != ST_S_AUTH_PENDING)
+		return OSTP_E_STATE;
+	sodium_memzero(s->u.s.sap.pass, sizeof(s->u.s.sap.pass));
+	/* Nothing was decided about the password, so auth_attempts stays as
+	 * it is: a busy server must never look like a wrong password. */
+	err = send_sap_reply(s, OSTP_AUTH_BUSY);
+	ostp_close(s, OSTP_CLOSE_RESOURCE);
+	return err;
+}
+
 static int on_sap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_event *ev)
 {
 	struct ostp_sap *sap = &s->u.s.sap;
-	int err = ostp_sap_decode(sap, p, len);
+	int err;
 
-	if (err)
-		return ostp_fail(s, err, ev);
-	if (sap->code != 0)
+	/* code is checked right after the fixed part, before the lengths */
+	if (len < OSTP_SAP_FIXED_LEN)
+		return ostp_fail(s, OSTP_E_LEN, ev);
+	if (p[0] != 0)
 		return ostp_fail(s, OSTP_E_RESERVED, ev);
+	err = ostp_sap_decode(sap, p, len);
+	if (err)
+		return ostp_fail(s, ostp_body_err(err), ev);
 	s->state = ST_S_AUTH_PENDING;
 	ev->type = OSTP_EV_AUTH_REQUEST;
 	ev->username = sap->user;
@@ -183,11 +201,15 @@ static int after_established(ostp_session *s)
 	struct ostp_server_part *sv = &s->u.s;
 	int err;
 
-	if ((s->spw & OSTP_SPW_CONFIG) && sv->have_config) {
+	/* Agreed CONFIG means exactly one CONFIG, empty when there is nothing
+	 * to push, so the client knows its configuration is complete. */
+	if (s->spw & OSTP_SPW_CONFIG) {
+		static const struct ostp_config none;
 		uint8_t buf[OSTP_CONFIG_MAX_LEN];
 		size_t n;
 
-		err = ostp_config_encode(buf, sizeof(buf), &n, &sv->config);
+		err = ostp_config_encode(buf, sizeof(buf), &n,
+					 sv->have_config ? &sv->config : &none);
 		if (!err)
 			err = ostp_queue_msg(s, OSTP_MSG_CONFIG, buf, n);
 		if (err)
@@ -219,7 +241,7 @@ static int on_pap(ostp_session *s, const uint8_t *p, size_t len, struct ostp_eve
 	int err = ostp_pap_decode(&pap, p, len);
 
 	if (err)
-		return ostp_fail(s, err, ev);
+		return ostp_fail(s, ostp_body_err(err), ev);
 	if (pap.code != OSTP_PAP_SUCCESS)
 		return ostp_fail(s, OSTP_E_RESERVED, ev);
 	if (++s->pap_rounds > s->max_pap_rounds)
@@ -252,12 +274,14 @@ static int on_mgmt(ostp_session *s, const uint8_t *p, size_t len, struct ostp_ev
 {
 	struct ostp_server_part *sv = &s->u.s;
 	struct ostp_mgmt m;
-	int err = ostp_mgmt_decode(&m, p, len);
+	int err;
 
-	if (err)
-		return ostp_fail(s, err, ev);
+	/* a sub-state check, so it runs before the body checks (check 14) */
 	if (sv->next_seq == 0)
 		return ostp_fail(s, OSTP_E_STATE, ev);
+	err = ostp_mgmt_decode(&m, p, len);
+	if (err)
+		return ostp_fail(s, ostp_body_err(err), ev);
 	if (m.word != sv->next_seq)
 		return ostp_fail(s, OSTP_E_SEQ, ev);
 	if (m.type == OSTP_MFRAME_TRUNC) {

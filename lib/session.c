@@ -90,11 +90,22 @@ static void wipe_secrets(ostp_session *s)
 	s->keys = false;
 }
 
+static void hold_drop(ostp_session *s)
+{
+	if (s->hold) {
+		sodium_memzero(s->hold, OSTP_HOLD_MAX);
+		free(s->hold);
+	}
+	s->hold = NULL;
+	s->hold_off = s->hold_len = 0;
+}
+
 void ostp_session_free(ostp_session *s)
 {
 	if (!s)
 		return;
 	wipe_secrets(s);
+	hold_drop(s);
 	if (s->role == OSTP_ROLE_SERVER)
 		ostp_server_free_part(s);
 	free(s->msg);
@@ -223,7 +234,8 @@ static uint8_t reason_for(int err)
 	case OSTP_E_AUTH_REQUIRED: return OSTP_CLOSE_AUTH_REQUIRED;
 	case OSTP_E_TIMEOUT: return OSTP_CLOSE_TIMEOUT;
 	case OSTP_E_SPW: return OSTP_CLOSE_SPW;
-	case OSTP_E_RESOURCE: return OSTP_CLOSE_RESOURCE;
+	case OSTP_E_RESOURCE:
+	case OSTP_E_AUTH_BUSY: return OSTP_CLOSE_RESOURCE;
 	default: return OSTP_CLOSE_PROTOCOL;
 	}
 }
@@ -347,10 +359,17 @@ static int on_common(ostp_session *s, uint8_t type, const uint8_t *p, size_t len
 	return OSTP_OK;
 }
 
+/* A session that agreed neither IPv4 nor IPv6 carries no packets at all
+ * (a peer-list-only session, or a counter-proposal of 0x0000). */
+static bool carries_packets(const ostp_session *s)
+{
+	return (s->spw & (OSTP_SPW_IPV4 | OSTP_SPW_IPV6)) != 0;
+}
+
 static int on_data(ostp_session *s, uint8_t type, const uint8_t *p, size_t len,
 		   struct ostp_event *ev)
 {
-	if (s->state != ST_ESTABLISHED ||
+	if (s->state != ST_ESTABLISHED || !carries_packets(s) ||
 	    (type == OSTP_MSG_DATA_GSO && !(s->spw & OSTP_SPW_GSO)))
 		return ostp_fail(s, OSTP_E_STATE, ev);
 	/* a GSO message is at least a virtio-net header and one byte */
@@ -384,6 +403,10 @@ static int dispatch(ostp_session *s, uint8_t type, const uint8_t *p, size_t len,
 
 	if (!known_type(type))
 		return ostp_fail(s, OSTP_E_TYPE, ev);
+	/* The client relies on CONFIG coming first once it was agreed. */
+	if (s->role == OSTP_ROLE_CLIENT && s->u.c.config_due && type != OSTP_MSG_CONFIG &&
+	    type != OSTP_MSG_CLOSE)
+		return ostp_fail(s, OSTP_E_STATE, ev);
 	err = on_common(s, type, p, len, ev, &handled);
 	if (handled)
 		return err;
@@ -528,6 +551,51 @@ static int intake_frame(ostp_session *s, const uint8_t *p, size_t avail, size_t 
 	return frame_complete(s, frame_dest(s), now, ev);
 }
 
+/* While the server's password check runs, whatever the client sends next is
+ * kept unread, so what it means does not depend on whether it arrived before
+ * or after the answer went out.  Past OSTP_HOLD_MAX the client is sending
+ * more than any compliant client could before its answer. */
+static int hold_input(ostp_session *s, const uint8_t *p, size_t n, struct ostp_event *ev)
+{
+	size_t have = s->hold_len - s->hold_off;
+
+	if (n > OSTP_HOLD_MAX - have)
+		return ostp_fail(s, OSTP_E_STATE, ev);
+	if (!s->hold && !(s->hold = malloc(OSTP_HOLD_MAX)))
+		return ostp_fail(s, OSTP_E_NOMEM, ev);
+	memmove(s->hold, s->hold + s->hold_off, have);
+	s->hold_off = 0;
+	memcpy(s->hold + have, p, n);
+	s->hold_len = have + n;
+	return OSTP_OK;
+}
+
+static bool have_held(const ostp_session *s)
+{
+	return s->hold_off < s->hold_len && s->state != ST_S_AUTH_PENDING &&
+	       s->state != ST_CLOSED;
+}
+
+/* Held input is read first, in order, once the check is answered; it stops
+ * at an event, at the next password check (a held SAP) or at the close. */
+static int drain_held(ostp_session *s, uint64_t now, struct ostp_event *ev)
+{
+	int err = OSTP_OK;
+
+	while (have_held(s) && ev->type == OSTP_EV_NONE) {
+		size_t n;
+
+		err = intake_frame(s, s->hold + s->hold_off, s->hold_len - s->hold_off, &n,
+				   now, ev);
+		s->hold_off += n;
+		if (err)
+			break;
+	}
+	if (s->hold_off >= s->hold_len || s->state == ST_CLOSED)
+		hold_drop(s);
+	return err;
+}
+
 static bool take_pending(ostp_session *s, struct ostp_event *ev, int *err)
 {
 
@@ -560,10 +628,25 @@ int ostp_feed(ostp_session *s, const uint8_t *in, size_t len, size_t *used,
 		return perr;
 	if (s->state == ST_CLOSED)
 		return OSTP_E_CLOSED;
+	if (have_held(s)) {
+		perr = drain_held(s, now, ev);
+		if (perr || ev->type != OSTP_EV_NONE || s->state == ST_CLOSED)
+			return perr;
+	}
 	while (*used < len && ev->type == OSTP_EV_NONE && s->state != ST_CLOSED) {
 		size_t n;
-		int err = s->keys ? intake_frame(s, in + *used, len - *used, &n, now, ev)
-				  : intake_cleartext(s, in + *used, len - *used, &n, ev);
+		int err;
+
+		if (s->state == ST_S_AUTH_PENDING) {
+			/* all of it is taken, so a caller that feeds until the
+			 * input is used up never spins */
+			err = hold_input(s, in + *used, len - *used, ev);
+			if (!err)
+				*used = len;
+			return err;
+		}
+		err = s->keys ? intake_frame(s, in + *used, len - *used, &n, now, ev)
+			      : intake_cleartext(s, in + *used, len - *used, &n, ev);
 
 		*used += n;
 		if (err)
@@ -599,6 +682,13 @@ int ostp_tick(ostp_session *s, uint64_t now, struct ostp_event *ev)
 		return err;
 	if (s->state == ST_CLOSED)
 		return OSTP_OK;
+	/* input held during a password check is read here too, so a caller
+	 * that only feeds when bytes arrive does not leave it waiting */
+	if (have_held(s)) {
+		err = drain_held(s, now, ev);
+		if (err || ev->type != OSTP_EV_NONE || s->state == ST_CLOSED)
+			return err;
+	}
 	/* the server's own password check is not the client's delay */
 	if (s->state == ST_S_AUTH_PENDING)
 		return OSTP_OK;
@@ -634,6 +724,8 @@ uint64_t ostp_next_deadline(const ostp_session *s)
 
 	if (s->state == ST_CLOSED || s->state == ST_S_AUTH_PENDING)
 		return UINT64_MAX;
+	if (have_held(s))
+		return 0;   /* held input waits to be read */
 	if (s->state != ST_ESTABLISHED)
 		return s->created_ms + s->timing.handshake_ms;
 	t = s->last_rx_ms + s->timing.dead_ms;
@@ -663,6 +755,7 @@ int ostp_send(ostp_session *s, uint8_t msg_type, const uint8_t *data, size_t len
 	if (!chainable(msg_type) || len == 0)
 		return OSTP_E_INVAL;
 	if (!may_send_data(s) ||
+	    (s->state == ST_ESTABLISHED && !carries_packets(s)) ||
 	    (msg_type == OSTP_MSG_DATA_GSO && !(s->spw & OSTP_SPW_GSO)))
 		return OSTP_E_STATE;
 	if (len > OSTP_MSG_MAX)

@@ -16,6 +16,18 @@
 #define OSTP_PEERS_MAX         (OSTP_PEER_BLOCKS_MAX * OSTP_PB_N_PEERS)
 #define OSTP_OUTQ_DEFAULT      (1u << 20)
 #define OSTP_ECHO_LEN          8u
+/* Input held unread while the server's password check runs: enough for
+ * every message a client may pipeline behind its SAP (PAP, CLOSE) and a
+ * first full-size packet, small enough that a thousand sessions in their
+ * password check cost only 8 MiB. */
+#define OSTP_HOLD_MAX          8192u
+
+/* Decoders say SHORT or LONG; on the wire a body of the wrong size is
+ * OSTP_E_LEN (docs/PROTOCOL.md section 2.5). */
+static inline int ostp_body_err(int err)
+{
+	return err == OSTP_E_SHORT || err == OSTP_E_LONG ? OSTP_E_LEN : err;
+}
 
 enum ostp_state {
 	ST_C_WAIT_SH,      /* client: SR sent, waiting for the server's key */
@@ -43,6 +55,7 @@ struct ostp_client_part {
 	uint8_t last_seq;         /* 0: no block seen yet */
 	bool peers_done;
 	bool config_seen;
+	bool config_due;          /* CONFIG agreed: it must be the next message */
 	bool deferred;            /* TOFU: credentials wait for the next call */
 	struct ostp_peer peers[OSTP_PB_N_PEERS];
 	struct ostp_config config;
@@ -109,6 +122,11 @@ struct ostp_session {
 	size_t out_off, out_len, out_cap;
 
 	struct ostp_event pending;   /* a second event produced by one frame */
+
+	/* Server: bytes received while a password check is pending, read in
+	 * order once it is answered (hold[hold_off..hold_len)). */
+	uint8_t *hold;
+	size_t hold_off, hold_len;
 
 	union {
 		struct ostp_client_part c;

@@ -85,6 +85,7 @@ enum ostp_msg_type {
 #define OSTP_SAP_MAX_LEN    (OSTP_SAP_FIXED_LEN + OSTP_USER_MAX + OSTP_PASS_MAX)
 #define OSTP_AUTH_SUCCESS   0x00u
 #define OSTP_AUTH_BAD_PW    0x01u
+#define OSTP_AUTH_BUSY      0x02u /* login not checked: retry later */
 
 /* ---- PAP: spw(2) | code(1) ------------------------------------------------ */
 #define OSTP_PAP_LEN        3u

@@ -9,6 +9,9 @@
  *   a bit 0     answer AUTH_REQUEST with ok (1) or refused (0)
  *   a bit 1     require_auth off (1) / on (0)
  *   a bits 2-3  max_auth_attempts - 1
+ *   a bit 4     answer only after the chunk, so input behind the SAP is
+ *               held (docs/PROTOCOL.md 5.3.2) and read after the answer
+ *   a bit 5     answer busy (ostp_server_auth_busy) instead
  *   a bit 6     the server has peers to hand out
  *   b           chunk sizes and time steps, as fuzz_session.h says
  *
@@ -76,23 +79,48 @@ static void check_event(ostp_session *s, const struct ostp_event *ev, int err)
 	}
 }
 
-/* a bit 0: the answer to AUTH_REQUEST for this input */
-static bool auth_accept;
+/* a bits 0, 4, 5: the answer to AUTH_REQUEST for this input */
+static bool auth_accept, auth_defer, auth_busy, auth_due;
+
+static void reply(ostp_session *s)
+{
+	int r;
+
+	auth_due = false;
+	if (auth_busy) {
+		CHECK(ostp_server_auth_busy(s) == OSTP_OK);
+		CHECK(ostp_session_closed(s));
+		return;
+	}
+	r = ostp_server_auth_reply(s, auth_accept, VEC_PERMITTED);
+	CHECK(r == OSTP_OK || r == OSTP_E_AUTH);
+	CHECK(r == OSTP_OK || ostp_session_closed(s));
+}
 
 static void answer_auth(ostp_session *s, const struct ostp_event *ev)
 {
-	if (ev->type == OSTP_EV_AUTH_REQUEST) {
-		int r = ostp_server_auth_reply(s, auth_accept, VEC_PERMITTED);
-
-		CHECK(r == OSTP_OK || r == OSTP_E_AUTH);
-		CHECK(r == OSTP_OK || ostp_session_closed(s));
-	}
+	if (ev->type != OSTP_EV_AUTH_REQUEST)
+		return;
+	if (auth_defer)
+		auth_due = true;
+	else
+		reply(s);
 }
+
+static const struct fuzz_ops server_ops;
 
 static void check_tick(ostp_session *s, const struct ostp_event *ev, uint64_t now)
 {
 	CHECK(ev->type == OSTP_EV_NONE || ev->type == OSTP_EV_CLOSED);
 	CHECK(ostp_session_closed(s) || ostp_next_deadline(s) > now);
+	/* a deferred answer, then what was held behind the SAP */
+	if (auth_due && !ostp_session_closed(s)) {
+		static const uint8_t nothing[1];
+
+		reply(s);
+		if (!ostp_session_closed(s))
+			feed_chunk(s, nothing, 0, now, &server_ops);
+	}
 }
 
 static const struct fuzz_ops server_ops = {
@@ -115,6 +143,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_once();
 	fuzz_stream_init(&fs, data, size);
 	auth_accept = fs.a & 1;
+	auth_defer = (fs.a & 0x10) != 0;
+	auth_busy = (fs.a & 0x20) != 0;
+	auth_due = false;
 	test_rng_init(&rng, VEC_SERVER_RNG_SEED);
 	vec_server_config(&sc, id_sk);
 	sc.require_auth = !(fs.a & 0x02);

@@ -117,7 +117,34 @@ static void pair_handle(struct pair *p, struct side *sd, const struct ostp_event
 	}
 }
 
-/* Move what `from` has queued into `to`; returns bytes moved. */
+/* Events a session has without new input: a second event of the last
+ * frame, or input it held while a password check was pending.  Returns
+ * how many. */
+static size_t pair_drain(struct pair *p, struct side *sd)
+{
+	size_t n = 0;
+
+	for (;;) {
+		struct ostp_event ev;
+		size_t used;
+		int err;
+
+		if (ostp_session_closed(sd->s))
+			break;
+		err = ostp_feed(sd->s, NULL, 0, &used, p->now, &ev);
+		if (err)
+			sd->last_err = err;
+		if (ev.type == OSTP_EV_NONE)
+			break;
+		side_record(sd, &ev, err);
+		pair_handle(p, sd, &ev);
+		n++;
+	}
+	return n;
+}
+
+/* Move what `from` has queued into `to`; returns bytes moved, or when
+ * there were none, the events `to` produced from what it held. */
 static size_t pair_move(struct pair *p, struct side *from, struct side *to)
 {
 	const uint8_t *out;
@@ -126,7 +153,7 @@ static size_t pair_move(struct pair *p, struct side *from, struct side *to)
 	size_t off = 0;
 
 	if (n == 0)
-		return 0;
+		return pair_drain(p, to);
 	buf = malloc(n);
 	memcpy(buf, out, n);
 	ostp_output_consume(from->s, n);
@@ -150,15 +177,7 @@ static size_t pair_move(struct pair *p, struct side *from, struct side *to)
 			break;
 	}
 	/* drain a second event produced by the last frame */
-	for (;;) {
-		struct ostp_event ev;
-		size_t used;
-
-		if (ostp_feed(to->s, NULL, 0, &used, p->now, &ev) != OSTP_OK || ev.type == OSTP_EV_NONE)
-			break;
-		side_record(to, &ev, 0);
-		pair_handle(p, to, &ev);
-	}
+	pair_drain(p, to);
 	free(buf);
 	return n;
 }

@@ -6,8 +6,8 @@
 
 #include "ostp.h"
 
-/* OSTP_E_CONFIG is the last code in enum ostp_err. */
-#define N_CODES (1 - OSTP_E_CONFIG)
+/* OSTP_E_AUTH_BUSY is the last code in enum ostp_err. */
+#define N_CODES (1 - OSTP_E_AUTH_BUSY)
 
 START_TEST(every_code_named)
 {
@@ -25,7 +25,7 @@ END_TEST
 
 START_TEST(unknown_codes_generic)
 {
-	const char *g = ostp_strerror(OSTP_E_CONFIG - 1);
+	const char *g = ostp_strerror(OSTP_E_AUTH_BUSY - 1);
 
 	ck_assert_ptr_nonnull(g);
 	ck_assert_str_eq(ostp_strerror(1), g);

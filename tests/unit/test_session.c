@@ -233,6 +233,681 @@ START_TEST(auth_pending_suspends_deadline)
 }
 END_TEST
 
+/* ---- the busy reply ------------------------------------------------------ */
+
+/* Open the frames of buf with a copy of the receiving direction and check
+ * each one's type and body. */
+struct want_frame {
+	uint8_t type;
+	const uint8_t *body;
+	size_t len;
+};
+
+static void expect_frames(const struct ostp_dir *rx, const uint8_t *buf, size_t len,
+			  const struct want_frame *want, size_t n)
+{
+	struct ostp_dir d = *rx;
+	static uint8_t pt[OSTP_FRAME_PAYLOAD_MAX];
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ostp_frame_hdr fh;
+
+		ck_assert_uint_le(off + OSTP_FRAME_HDR_LEN, len);
+		ck_assert_int_eq(ostp_frame_parse_hdr(&d, buf + off, &fh), 0);
+		ck_assert_uint_eq(fh.type, want[i].type);
+		ck_assert_uint_eq(fh.len, want[i].len);
+		ck_assert_int_eq(ostp_frame_open(&d, buf + off, buf + off + OSTP_FRAME_HDR_LEN,
+						 fh.len, pt), 0);
+		ck_assert_mem_eq(pt, want[i].body, want[i].len);
+		off += OSTP_FRAME_HDR_LEN + fh.len;
+	}
+	ck_assert_uint_eq(off, len);
+	ostp_dir_wipe(&d);
+}
+
+static void start_auth(struct pair *p, const char *pass, unsigned max_attempts)
+{
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+
+	cc.options = OSTP_OPT_U;
+	cc.username = "ian";
+	cc.password = pass;
+	sc.require_auth = true;
+	sc.max_auth_attempts = max_attempts;
+	start(p, &cc, &sc);
+	p->defer_auth = true;
+}
+
+static const uint8_t sap_busy_ian[] = { OSTP_AUTH_BUSY, 3, 0, 0, 'i', 'a', 'n' };
+static const uint8_t sap_bad_ian[] = { OSTP_AUTH_BAD_PW, 3, 0, 0, 'i', 'a', 'n' };
+static const uint8_t close_resource[] = { OSTP_CLOSE_RESOURCE };
+
+/* The server cannot check the login now: SAP(BUSY, "ian", plen 0), then
+ * CLOSE(6), and the session is over on both sides.  The client reports
+ * OSTP_E_AUTH_BUSY, not a refused login, and answers with CLOSE(6). */
+START_TEST(auth_busy_reply)
+{
+	struct pair p;
+	const struct recorded *r;
+	struct ostp_dir c_rx, s_rx;
+	const uint8_t *out;
+	size_t n, c_wire_before;
+
+	start_auth(&p, "hunter2", 0);
+	pair_pump(&p);
+	ck_assert_ptr_nonnull(side_find(&p.s, OSTP_EV_AUTH_REQUEST));
+	ck_assert(!ostp_session_closed(p.s.s));
+	c_rx = p.c.s->rx;
+	s_rx = p.s.s->rx;
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_OK);
+	ck_assert(ostp_session_closed(p.s.s));
+	ck_assert(!ostp_session_established(p.s.s));
+	/* the password is gone with the session's secrets */
+	ck_assert_uint_eq(p.s.s->u.s.sap.pass[0], 0);
+	n = ostp_output(p.s.s, &out);
+	expect_frames(&c_rx, out, n, (const struct want_frame[]){
+		{ OSTP_MSG_SAP, sap_busy_ian, sizeof(sap_busy_ian) },
+		{ OSTP_MSG_CLOSE, close_resource, 1 } }, 2);
+	/* once is all: the session is closed */
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_E_STATE);
+	c_wire_before = p.c.wire_len;
+	pair_pump(&p);
+	ck_assert_ptr_null(side_find(&p.c, OSTP_EV_AUTH_RESULT));
+	r = side_find(&p.c, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_AUTH_BUSY);
+	ck_assert_uint_eq(r->code, OSTP_AUTH_BUSY);
+	ck_assert(!r->peer_closed);
+	ck_assert_uint_eq(r->close_reason, OSTP_CLOSE_RESOURCE);
+	ck_assert(ostp_session_closed(p.c.s));
+	/* what the client sent back: CLOSE(6) and nothing else */
+	expect_frames(&s_rx, p.c.wire + c_wire_before, p.c.wire_len - c_wire_before,
+		      (const struct want_frame[]){ { OSTP_MSG_CLOSE, close_resource, 1 } }, 1);
+	ck_assert_str_eq(ostp_strerror(OSTP_E_AUTH_BUSY),
+			 "server busy: login not checked, retry later");
+	ostp_dir_wipe(&c_rx);
+	ostp_dir_wipe(&s_rx);
+	pair_free(&p);
+}
+END_TEST
+
+/* BUSY is not a failed attempt: after one wrong password with a limit of
+ * two, a busy answer to the second SAP closes with RESOURCE, not with the
+ * AUTH_FAILED that a second counted failure gives (checked on the same
+ * script with a refusal instead). */
+static void busy_after_bad_pw(bool busy)
+{
+	struct pair p;
+	uint8_t sap[OSTP_SAP_MAX_LEN];
+	struct ostp_dir c_rx;
+	const uint8_t *out;
+	size_t n;
+	static const uint8_t close_auth[] = { OSTP_CLOSE_AUTH_FAILED };
+
+	start_auth(&p, "guess1", 2);
+	pair_move(&p, &p.c, &p.s);
+	pair_move(&p, &p.s, &p.c);
+	pair_move(&p, &p.c, &p.s);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_AUTH_REQUEST), 1);
+	c_rx = p.c.s->rx;
+	ck_assert_int_eq(ostp_server_auth_reply(p.s.s, false, 0), OSTP_OK);
+	/* a second guess, as a client that prompts again would send it */
+	ck_assert_int_eq(ostp_sap_encode(sap, sizeof(sap), &n, 0, "ian", 3, "guess2", 6), 0);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_SAP, sap, n), 0);
+	pair_move(&p, &p.c, &p.s);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_AUTH_REQUEST), 2);
+	if (busy)
+		ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_OK);
+	else
+		ck_assert_int_eq(ostp_server_auth_reply(p.s.s, false, 0), OSTP_E_AUTH);
+	ck_assert(ostp_session_closed(p.s.s));
+	n = ostp_output(p.s.s, &out);
+	expect_frames(&c_rx, out, n, (const struct want_frame[]){
+		{ OSTP_MSG_SAP, sap_bad_ian, sizeof(sap_bad_ian) },
+		{ OSTP_MSG_SAP, busy ? sap_busy_ian : sap_bad_ian, sizeof(sap_busy_ian) },
+		{ OSTP_MSG_CLOSE, busy ? close_resource : close_auth, 1 } }, 3);
+	ostp_dir_wipe(&c_rx);
+	pair_free(&p);
+}
+
+START_TEST(auth_busy_not_counted)
+{
+	struct pair p;
+
+	busy_after_bad_pw(true);
+	busy_after_bad_pw(false);
+	/* and a fresh session after a busy one logs in normally */
+	start_auth(&p, "hunter2", 1);
+	pair_pump(&p);
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_OK);
+	pair_pump(&p);
+	pair_free(&p);
+	start_auth(&p, "hunter2", 1);
+	p.defer_auth = false;
+	pair_pump(&p);
+	ck_assert(ostp_session_established(p.c.s));
+	ck_assert(ostp_session_established(p.s.s));
+	pair_free(&p);
+}
+END_TEST
+
+/* Only an unanswered AUTH_REQUEST can be answered BUSY. */
+START_TEST(auth_busy_wrong_state)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+
+	/* before the SR, and while waiting for the SAP */
+	start_auth(&p, "hunter2", 0);
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_E_STATE);
+	pair_move(&p, &p.c, &p.s);
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_E_STATE);
+	ck_assert(!ostp_session_closed(p.s.s));
+	/* after the answer */
+	pair_pump(&p);
+	ck_assert_int_eq(ostp_server_auth_reply(p.s.s, true, OSTP_SPW_DEFINED), OSTP_OK);
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_E_STATE);
+	pair_pump(&p);
+	ck_assert(ostp_session_established(p.s.s));
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_E_STATE);
+	/* a client session never has an AUTH_REQUEST */
+	ck_assert_int_eq(ostp_server_auth_busy(p.c.s), OSTP_E_STATE);
+	ck_assert(!ostp_session_closed(p.s.s));
+	ck_assert(!ostp_session_closed(p.c.s));
+	pair_free(&p);
+	/* a session without user authentication */
+	run(&p, &cc, &sc);
+	ck_assert_int_eq(ostp_server_auth_busy(p.s.s), OSTP_E_STATE);
+	ck_assert(ostp_session_established(p.s.s));
+	pair_free(&p);
+}
+END_TEST
+
+/* ---- input that arrives while the password check is pending ------------- */
+
+static const uint8_t pap_ipv4[] = { 0x00, OSTP_SPW_IPV4, 0 };
+
+/* A client that pipelines its PAP right behind its SAP.  `early`: the
+ * server reads the PAP before it answers the SAP (it is held); otherwise
+ * after.  Returns the pair with the server's answer given. */
+static void pipelined_pap(struct pair *p, bool ok, bool early)
+{
+	start_auth(p, "hunter2", 0);
+	pair_move(p, &p->c, &p->s);                 /* SR */
+	pair_move(p, &p->s, &p->c);                 /* SH, SERVER_AUTH -> SAP */
+	if (early)
+		ck_assert_int_eq(ostp_queue_msg(p->c.s, OSTP_MSG_PAP, pap_ipv4, 3), 0);
+	pair_move(p, &p->c, &p->s);                 /* SAP (+ PAP) */
+	ck_assert_uint_eq(side_count(&p->s, OSTP_EV_AUTH_REQUEST), 1);
+	ck_assert(!ostp_session_closed(p->s.s));
+	ck_assert(!ostp_session_established(p->s.s));
+	ck_assert_int_eq(ostp_server_auth_reply(p->s.s, ok, OSTP_SPW_DEFINED), OSTP_OK);
+	if (!early) {
+		ck_assert_int_eq(ostp_queue_msg(p->c.s, OSTP_MSG_PAP, pap_ipv4, 3), 0);
+		pair_move(p, &p->c, &p->s);
+	} else {
+		/* a daemon that feeds only when bytes arrive: its tick reads
+		 * the held PAP */
+		struct ostp_event ev;
+
+		ck_assert_uint_eq(ostp_next_deadline(p->s.s), 0);
+		ck_assert_int_eq(ostp_tick(p->s.s, p->now, &ev), ok ? 0 : OSTP_E_STATE);
+		side_record(&p->s, &ev, 0);
+		pair_drain(p, &p->s);
+	}
+}
+
+/* The answer to a PAP pipelined behind the SAP does not depend on when the
+ * server reads it: after AUTH_SUCCESS it is arbitrated, after AUTH_BAD_PW
+ * it is a state error; the server sends the same bytes either way. */
+static void pipelined_case(bool ok)
+{
+	struct pair a, b;
+	const uint8_t *oa, *ob;
+	size_t na, nb;
+
+	pipelined_pap(&a, ok, true);
+	pipelined_pap(&b, ok, false);
+	for (int i = 0; i < 2; i++) {
+		struct pair *p = i ? &b : &a;
+		const struct recorded *r;
+
+		if (ok) {
+			ck_assert(ostp_session_established(p->s.s));
+			ck_assert_uint_eq(ostp_session_spw(p->s.s), OSTP_SPW_IPV4);
+			ck_assert_ptr_null(side_find(&p->s, OSTP_EV_CLOSED));
+		} else {
+			r = side_find(&p->s, OSTP_EV_CLOSED);
+			ck_assert_ptr_nonnull(r);
+			ck_assert_int_eq(r->err, OSTP_E_STATE);
+			ck_assert(ostp_session_closed(p->s.s));
+		}
+	}
+	na = ostp_output(a.s.s, &oa);
+	nb = ostp_output(b.s.s, &ob);
+	ck_assert_uint_eq(a.s.wire_len, b.s.wire_len);
+	ck_assert_mem_eq(a.s.wire, b.s.wire, a.s.wire_len);
+	ck_assert_uint_eq(na, nb);
+	ck_assert_uint_gt(na, 0);
+	ck_assert_mem_eq(oa, ob, na);
+	pair_free(&a);
+	pair_free(&b);
+}
+
+START_TEST(pipelined_pap_after_success) { pipelined_case(true); }
+END_TEST
+START_TEST(pipelined_pap_after_bad_pw) { pipelined_case(false); }
+END_TEST
+
+/* Held input is taken whole (a caller feeding until its input is used up
+ * never spins), up to OSTP_HOLD_MAX bytes; past that the session fails. */
+START_TEST(held_input_bounded)
+{
+	struct pair p;
+	static uint8_t junk[OSTP_HOLD_MAX + 1];
+	struct ostp_event ev;
+	size_t used;
+
+	start_auth(&p, "hunter2", 0);
+	pair_pump(&p);
+	ck_assert_ptr_nonnull(side_find(&p.s, OSTP_EV_AUTH_REQUEST));
+	ck_assert_int_eq(ostp_feed(p.s.s, junk, 100, &used, p.now, &ev), 0);
+	ck_assert_uint_eq(used, 100);
+	ck_assert_int_eq(ev.type, OSTP_EV_NONE);
+	ck_assert_int_eq(ostp_feed(p.s.s, junk, OSTP_HOLD_MAX - 100, &used, p.now, &ev), 0);
+	ck_assert_uint_eq(used, OSTP_HOLD_MAX - 100);
+	ck_assert(!ostp_session_closed(p.s.s));
+	ck_assert_int_eq(ostp_feed(p.s.s, junk, 1, &used, p.now, &ev), OSTP_E_STATE);
+	ck_assert_int_eq(ev.type, OSTP_EV_CLOSED);
+	ck_assert(ostp_session_closed(p.s.s));
+	/* it was answered with CLOSE(1), and the late verdict is refused */
+	ck_assert_int_eq(ostp_server_auth_reply(p.s.s, true, 0), OSTP_E_STATE);
+	pair_free(&p);
+	/* the same bytes one at a time: the bound is on the total */
+	start_auth(&p, "hunter2", 0);
+	pair_pump(&p);
+	for (size_t i = 0; i < OSTP_HOLD_MAX; i++)
+		ck_assert_int_eq(ostp_feed(p.s.s, junk, 1, &used, p.now, &ev), 0);
+	ck_assert_int_eq(ostp_feed(p.s.s, junk, 1, &used, p.now, &ev), OSTP_E_STATE);
+	pair_free(&p);
+}
+END_TEST
+
+/* A retried SAP may name another user; each reply echoes the name of the
+ * SAP it answers, and the session belongs to the user that succeeded.
+ * The second SAP is pipelined, so it is also read only after the first
+ * answer. */
+START_TEST(retry_with_other_user)
+{
+	struct pair p;
+	uint8_t sap[OSTP_SAP_MAX_LEN];
+	struct ostp_dir c_rx;
+	const uint8_t *out;
+	size_t n;
+	static const uint8_t ok_quinn[] = { OSTP_AUTH_SUCCESS, 5, 0, 0, 'q', 'u', 'i', 'n', 'n' };
+
+	start_auth(&p, "guess1", 3);
+	p.defer_auth = false;     /* auth_ok: only hunter2 passes */
+	pair_move(&p, &p.c, &p.s);
+	pair_move(&p, &p.s, &p.c);
+	c_rx = p.c.s->rx;
+	ck_assert_int_eq(ostp_sap_encode(sap, sizeof(sap), &n, 0, "quinn", 5, "hunter2", 7), 0);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_SAP, sap, n), 0);
+	pair_move(&p, &p.c, &p.s);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_AUTH_REQUEST), 2);
+	ck_assert_str_eq(ostp_session_user(p.s.s), "quinn");
+	ck_assert(!ostp_session_closed(p.s.s));
+	n = ostp_output(p.s.s, &out);
+	expect_frames(&c_rx, out, n, (const struct want_frame[]){
+		{ OSTP_MSG_SAP, sap_bad_ian, sizeof(sap_bad_ian) },
+		{ OSTP_MSG_SAP, ok_quinn, sizeof(ok_quinn) } }, 2);
+	ostp_dir_wipe(&c_rx);
+	pair_free(&p);
+}
+END_TEST
+
+/* ---- CONFIG is always sent when agreed (section 4.1 step 6) ------------- */
+
+START_TEST(config_empty_when_nothing_to_push)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4 | OSTP_SPW_CONFIG);
+	struct ostp_server_config sc = server_cfg();
+
+	run(&p, &cc, &sc);
+	ck_assert(ostp_session_established(p.c.s));
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_CONFIG), 1);
+	ck_assert_uint_eq(p.c.s->u.c.config.mtu, 0);
+	ck_assert_uint_eq(p.c.s->u.c.config.n_addr, 0);
+	pair_free(&p);
+	/* not agreed: none */
+	cc.spw = OSTP_SPW_IPV4;
+	run(&p, &cc, &sc);
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_CONFIG), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* The client relies on it: with CONFIG agreed, anything but CONFIG or
+ * CLOSE first is a state error.  The server's CONFIG is withdrawn and a
+ * DATA (or ECHO_REQ) sealed with the same counter is sent instead. */
+static void config_not_first(uint8_t type)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4 | OSTP_SPW_CONFIG);
+	struct ostp_server_config sc = server_cfg();
+	static const uint8_t pkt[] = { 0x45, 0, 0, 20 };
+	const uint8_t *out;
+	const struct recorded *r;
+	size_t n;
+
+	start(&p, &cc, &sc);
+	pair_move(&p, &p.c, &p.s);          /* SR */
+	pair_move(&p, &p.s, &p.c);          /* SH, SERVER_AUTH -> PAP */
+	pair_move(&p, &p.c, &p.s);          /* PAP -> PAP SUCCESS, CONFIG */
+	ck_assert(ostp_session_established(p.s.s));
+	n = ostp_output(p.s.s, &out);
+	ck_assert_uint_eq(n, 2 * OSTP_FRAME_HDR_LEN + OSTP_PAP_LEN + 3);
+	ck_assert_uint_eq(out[OSTP_FRAME_HDR_LEN + OSTP_PAP_LEN], OSTP_MSG_CONFIG);
+	p.s.s->out_len -= OSTP_FRAME_HDR_LEN + 3;
+	p.s.s->tx.counter--;
+	ck_assert_int_eq(ostp_queue_msg(p.s.s, type, pkt, sizeof(pkt)), 0);
+	pair_move(&p, &p.s, &p.c);
+	ck_assert_ptr_nonnull(side_find(&p.c, OSTP_EV_ESTABLISHED));
+	r = side_find(&p.c, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_STATE);
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_MESSAGE), 0);
+	pair_free(&p);
+}
+
+START_TEST(config_must_come_first)
+{
+	config_not_first(OSTP_MSG_DATA);
+	config_not_first(OSTP_MSG_ECHO_REQ);
+}
+END_TEST
+
+/* ---- a session that agreed neither IPv4 nor IPv6 -------------------------- */
+
+START_TEST(no_family_no_data)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_RELAY);
+	struct ostp_server_config sc = server_cfg();
+	static const uint8_t pkt[] = { 0x45, 0, 0, 20 };
+	const struct recorded *r;
+
+	/* counter-proposal 0x0000, accepted: established, carrying nothing */
+	sc.spw_permitted = 0;
+	run(&p, &cc, &sc);
+	ck_assert(ostp_session_established(p.c.s));
+	ck_assert_uint_eq(ostp_session_spw(p.c.s), 0);
+	ck_assert_int_eq(ostp_send(p.c.s, OSTP_MSG_DATA, pkt, sizeof(pkt)), OSTP_E_STATE);
+	ck_assert_int_eq(ostp_send(p.s.s, OSTP_MSG_DATA, pkt, sizeof(pkt)), OSTP_E_STATE);
+	/* keepalives still work */
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_ECHO_REQ, pkt, 4), 0);
+	pair_pump(&p);
+	ck_assert(!ostp_session_closed(p.s.s));
+	/* a peer that sends DATA anyway breaks the session */
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_DATA, pkt, sizeof(pkt)), 0);
+	pair_pump(&p);
+	r = side_find(&p.s, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_STATE);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_MESSAGE), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* ---- check order: state (check 14) before body (check 15) ---------------- */
+
+static void established_pair(struct pair *p, uint8_t options, unsigned max_blocks)
+{
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+
+	cc.options = options;
+	cc.max_peer_blocks = max_blocks;
+	run(p, &cc, &sc);
+	ck_assert(ostp_session_established(p->c.s));
+}
+
+/* A PEER_BLOCK of the wrong length: OSTP_E_STATE when none is expected
+ * (the sub-state check runs first), OSTP_E_LEN when one is. */
+START_TEST(order_peer_block)
+{
+	struct pair p;
+	static const uint8_t short_block[5] = { 1, 2, 3, 4, 1 };
+	struct ostp_peer *peers = calloc(40, sizeof(*peers));
+	const struct recorded *r;
+
+	established_pair(&p, 0, 0);
+	ck_assert_int_eq(ostp_queue_msg(p.s.s, OSTP_MSG_PEER_BLOCK, short_block, 5), 0);
+	pair_pump(&p);
+	r = side_find(&p.c, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_STATE);
+	pair_free(&p);
+	/* P set and every block read: PB_DONE */
+	established_pair(&p, OSTP_OPT_P, 0);
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_PEER_BLOCK), 1);
+	ck_assert_int_eq(ostp_queue_msg(p.s.s, OSTP_MSG_PEER_BLOCK, short_block, 5), 0);
+	pair_pump(&p);
+	r = side_find(&p.c, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_STATE);
+	pair_free(&p);
+	/* a block is expected: now the length is what is wrong */
+	for (size_t i = 0; i < 40; i++) {
+		peers[i].port = 7000;
+		snprintf(peers[i].host, sizeof(peers[i].host), "198.18.0.%zu", i + 1);
+	}
+	start(&p, &(struct ostp_client_config){ .options = OSTP_OPT_P, .spw = OSTP_SPW_IPV4 },
+	      &(struct ostp_server_config){ .identity_sk = id_sk, .spw_supported = OSTP_SPW_IPV4,
+					    .spw_permitted = OSTP_SPW_IPV4 });
+	memcpy(p.c.s->u.c.server_pk, id_pk, 32);
+	ck_assert_int_eq(ostp_server_set_peers(p.s.s, peers, 40), 0);
+	pair_move(&p, &p.c, &p.s);
+	pair_move(&p, &p.s, &p.c);
+	pair_move(&p, &p.c, &p.s);      /* PAP -> PAP SUCCESS, block 3 */
+	pair_move(&p, &p.s, &p.c);      /* block 3 -> ACK 3 */
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_PEER_BLOCK), 1);
+	ck_assert_int_eq(ostp_queue_msg(p.s.s, OSTP_MSG_PEER_BLOCK, short_block, 5), 0);
+	pair_move(&p, &p.s, &p.c);
+	r = side_find(&p.c, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_LEN);
+	free(peers);
+	pair_free(&p);
+}
+END_TEST
+
+/* An MGMT of the wrong length: OSTP_E_STATE when no block is outstanding,
+ * OSTP_E_LEN when one is. */
+START_TEST(order_mgmt)
+{
+	struct pair p;
+	static const uint8_t short_mgmt[2] = { OSTP_MFRAME_ACK, 0 };
+	struct ostp_peer *peers = calloc(40, sizeof(*peers));
+	const struct recorded *r;
+
+	established_pair(&p, 0, 0);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_MGMT, short_mgmt, 2), 0);
+	pair_pump(&p);
+	r = side_find(&p.s, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_STATE);
+	pair_free(&p);
+	for (size_t i = 0; i < 40; i++) {
+		peers[i].port = 7000;
+		snprintf(peers[i].host, sizeof(peers[i].host), "198.18.0.%zu", i + 1);
+	}
+	start(&p, &(struct ostp_client_config){ .options = OSTP_OPT_P, .spw = OSTP_SPW_IPV4 },
+	      &(struct ostp_server_config){ .identity_sk = id_sk, .spw_supported = OSTP_SPW_IPV4,
+					    .spw_permitted = OSTP_SPW_IPV4 });
+	memcpy(p.c.s->u.c.server_pk, id_pk, 32);
+	ck_assert_int_eq(ostp_server_set_peers(p.s.s, peers, 40), 0);
+	pair_move(&p, &p.c, &p.s);
+	pair_move(&p, &p.s, &p.c);
+	pair_move(&p, &p.c, &p.s);      /* block 3 is outstanding */
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_MGMT, short_mgmt, 2), 0);
+	pair_move(&p, &p.c, &p.s);
+	r = side_find(&p.s, OSTP_EV_CLOSED);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, OSTP_E_LEN);
+	free(peers);
+	pair_free(&p);
+}
+END_TEST
+
+/* ---- after CLOSE (section 2.5.9) ------------------------------------------ */
+
+/* Bytes behind a received CLOSE are not read: the CLOSE ends the feed
+ * call, later calls refuse, and nothing is sent back. */
+START_TEST(bytes_after_close_ignored)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+	static const uint8_t pkt[] = { 0x45, 0, 0, 20 };
+	uint8_t buf[256];
+	const uint8_t *out;
+	struct ostp_event ev;
+	size_t n, close_len, used;
+
+	run(&p, &cc, &sc);
+	ck_assert_int_eq(ostp_close(p.c.s, OSTP_CLOSE_NORMAL), 0);
+	close_len = ostp_output(p.c.s, &out);
+	ck_assert_uint_eq(close_len, OSTP_FRAME_HDR_LEN + 1);
+	memcpy(buf, out, close_len);
+	/* a DATA the client could no longer send, sealed by hand after it */
+	p.c.s->keys = true;
+	p.c.s->close_sent = false;
+	ostp_dir_init(&p.c.s->tx, (const uint8_t[32]){ 0 });
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_DATA, pkt, sizeof(pkt)), 0);
+	n = ostp_output(p.c.s, &out);
+	ck_assert_uint_gt(n, close_len);
+	memcpy(buf + close_len, out + close_len, n - close_len);
+	ck_assert_int_eq(ostp_feed(p.s.s, buf, n, &used, p.now, &ev), 0);
+	ck_assert_int_eq(ev.type, OSTP_EV_CLOSED);
+	ck_assert(ev.peer_closed);
+	ck_assert_int_eq(ev.err, 0);
+	ck_assert_uint_eq(used, close_len);
+	ck_assert_int_eq(ostp_feed(p.s.s, buf + used, n - used, &used, p.now, &ev), OSTP_E_CLOSED);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_int_eq(ev.type, OSTP_EV_NONE);
+	ck_assert_uint_eq(ostp_output(p.s.s, &out), 0);
+	ck_assert_int_eq(ostp_eof(p.s.s, &ev), 0);
+	ck_assert_int_eq(ev.type, OSTP_EV_NONE);
+	pair_free(&p);
+}
+END_TEST
+
+/* ---- SERVER_AUTH signature rules (section 3.5) ---------------------------- */
+
+/* L, the order of the Ed25519 base point, little-endian */
+static const uint8_t ed_L[32] = {
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+};
+
+static void auth_msg(uint8_t msg[50], const uint8_t th[32])
+{
+	memcpy(msg, "OSTP/1 server auth", 18);
+	memcpy(msg + 18, th, 32);
+}
+
+/* A signature (R = [r]B, S = r) "verifies" for the identity key under the
+ * bare cofactorless equation [S]B = R + [h]A whatever the message. */
+static void identity_forgery(uint8_t auth[96], const uint8_t A[32])
+{
+	uint8_t r[32] = { 7 };
+
+	memcpy(auth, A, 32);
+	ck_assert_int_eq(crypto_scalarmult_ed25519_base_noclamp(auth + 32, r), 0);
+	memcpy(auth + 64, r, 32);
+}
+
+START_TEST(sig_rules)
+{
+	uint8_t th[32], msg[50], auth[96], bad[96], h64[64], h[32], a[32], a64[64] = { 0 };
+	uint8_t sb[32], ha[32], az[64];
+	static const uint8_t identity[32] = { 1 };
+	unsigned carry = 0;
+
+	memset(th, 0x5a, sizeof(th));
+	auth_msg(msg, th);
+	ostp_server_auth_make(auth, th, id_sk);
+	ck_assert_int_eq(ostp_server_auth_check(auth, 96, th, NULL), OSTP_OK);
+	ck_assert_int_eq(ostp_server_auth_check(auth, 96, th, id_pk), OSTP_OK);
+
+	/* S >= L: S + L is the same scalar mod L, and refused */
+	memcpy(bad, auth, 96);
+	for (int i = 0; i < 32; i++) {
+		carry += (unsigned)bad[64 + i] + ed_L[i];
+		bad[64 + i] = (uint8_t)carry;
+		carry >>= 8;
+	}
+	ck_assert_uint_eq(carry, 0);
+	ck_assert_int_eq(ostp_server_auth_check(bad, 96, th, NULL), OSTP_E_SIG);
+
+	/* small-order A: the identity, with a signature that satisfies the
+	 * equation for it */
+	identity_forgery(bad, identity);
+	ck_assert_int_eq(ostp_server_auth_check(bad, 96, th, NULL), OSTP_E_SIG);
+	ck_assert_int_eq(ostp_server_auth_check(bad, 96, th, identity), OSTP_E_SIG);
+
+	/* non-canonical A: y = p + 1 (the identity again, encoded >= p), with
+	 * and without the sign bit */
+	{
+		uint8_t nc[32];
+
+		memset(nc, 0xff, 32);
+		nc[0] = 0xee;
+		nc[31] = 0x7f;
+		identity_forgery(bad, nc);
+		ck_assert_int_eq(ostp_server_auth_check(bad, 96, th, NULL), OSTP_E_SIG);
+		nc[31] = 0xff;
+		identity_forgery(bad, nc);
+		ck_assert_int_eq(ostp_server_auth_check(bad, 96, th, NULL), OSTP_E_SIG);
+	}
+
+	/* small-order R: R = identity, S = h * a, so [S]B = [h]A and the
+	 * equation holds; only the small-order rule refuses it */
+	crypto_hash_sha512(az, id_sk, 32);
+	az[0] &= 248;
+	az[31] &= 127;
+	az[31] |= 64;
+	memcpy(a64, az, 32);
+	crypto_core_ed25519_scalar_reduce(a, a64);
+	memcpy(bad, id_pk, 32);
+	memcpy(bad + 32, identity, 32);
+	{
+		crypto_hash_sha512_state st;
+
+		crypto_hash_sha512_init(&st);
+		crypto_hash_sha512_update(&st, identity, 32);
+		crypto_hash_sha512_update(&st, id_pk, 32);
+		crypto_hash_sha512_update(&st, msg, sizeof(msg));
+		crypto_hash_sha512_final(&st, h64);
+	}
+	crypto_core_ed25519_scalar_reduce(h, h64);
+	crypto_core_ed25519_scalar_mul(bad + 64, h, a);
+	ck_assert_int_eq(crypto_scalarmult_ed25519_base_noclamp(sb, bad + 64), 0);
+	ck_assert_int_eq(crypto_scalarmult_ed25519_noclamp(ha, h, id_pk), 0);
+	ck_assert_mem_eq(sb, ha, 32);     /* R' = [S]B - [h]A = identity = R */
+	ck_assert_int_eq(ostp_server_auth_check(bad, 96, th, NULL), OSTP_E_SIG);
+	ck_assert_int_eq(ostp_server_auth_check(bad, 96, th, id_pk), OSTP_E_SIG);
+	sodium_memzero(az, sizeof(az));
+	sodium_memzero(a, sizeof(a));
+	sodium_memzero(a64, sizeof(a64));
+}
+END_TEST
+
 START_TEST(spw_accepted)
 {
 	struct pair p;
@@ -707,6 +1382,20 @@ Suite *session_suite(void)
 	tcase_add_test(hs, auth_required);
 	tcase_add_test(hs, auth_attempts_bounded);
 	tcase_add_test(hs, auth_pending_suspends_deadline);
+	tcase_add_test(hs, auth_busy_reply);
+	tcase_add_test(hs, auth_busy_not_counted);
+	tcase_add_test(hs, auth_busy_wrong_state);
+	tcase_add_test(hs, pipelined_pap_after_success);
+	tcase_add_test(hs, pipelined_pap_after_bad_pw);
+	tcase_add_test(hs, held_input_bounded);
+	tcase_add_test(hs, retry_with_other_user);
+	tcase_add_test(hs, config_empty_when_nothing_to_push);
+	tcase_add_test(hs, config_must_come_first);
+	tcase_add_test(hs, no_family_no_data);
+	tcase_add_test(hs, order_peer_block);
+	tcase_add_test(hs, order_mgmt);
+	tcase_add_test(hs, bytes_after_close_ignored);
+	tcase_add_test(hs, sig_rules);
 	tcase_add_test(hs, spw_accepted);
 	tcase_add_test(hs, spw_arbitrated);
 	tcase_add_test(hs, spw_bad_perms);

@@ -359,6 +359,218 @@ START_TEST(independent_check)
 }
 END_TEST
 
+/* ---- the annotated .vec files ------------------------------------------------- */
+
+/* The session code, described by vec_scenarios.h, reproduces every .vec
+ * file byte for byte. */
+START_TEST(annotated_match_committed)
+{
+	for (size_t i = 0; i < VSC_COUNT; i++) {
+		char path[4096];
+		size_t len, want_len;
+		char *text = vsc_text(i, &len);
+		uint8_t *want;
+
+		ck_assert_msg(text != NULL, "scenario %s failed", vsc_all[i].file);
+		snprintf(path, sizeof(path), "%s/%s", vectors_dir(), vsc_all[i].file);
+		want = slurp(path, &want_len);
+		same_bytes(vsc_all[i].file, (const uint8_t *)text, len, want, want_len);
+		free(text);
+		free(want);
+	}
+}
+END_TEST
+
+/* Section 10.2: the stream is the ChaCha20 (RFC 8439) keystream with key
+ * 32 x seed_byte and nonce "LibsodiumDRG", block counter from 0. */
+START_TEST(rng_stream_definition)
+{
+	static const uint8_t nonce[12] = { 'L', 'i', 'b', 's', 'o', 'd', 'i', 'u', 'm', 'D', 'R', 'G' };
+	static uint8_t want[8192];
+	struct test_rng r;
+	uint8_t key[32];
+
+	for (unsigned b = 1; b <= 12; b++) {
+		memset(key, (int)b, sizeof(key));
+		crypto_stream_chacha20_ietf(want, sizeof(want), nonce, key);
+		test_rng_init(&r, (uint8_t)b);
+		ck_assert_mem_eq(r.stream, want, sizeof(want));
+	}
+}
+END_TEST
+
+static size_t unhex(const char *h, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	if (strcmp(h, "-") == 0)
+		return 0;
+	ck_assert_uint_eq(strlen(h) % 2, 0);
+	for (; h[0] && h[1]; h += 2) {
+		int a = hexval((uint8_t)h[0]), b = hexval((uint8_t)h[1]);
+
+		ck_assert(a >= 0 && b >= 0);
+		ck_assert_uint_lt(n, cap);
+		out[n++] = (uint8_t)(a << 4 | b);
+	}
+	return n;
+}
+
+#define VEC_KEYS_MAX 8
+
+/* Read a committed .vec file with nothing but its documented format:
+ * the draws are the stream, TH and the keys follow from sr and sh, every
+ * rekeyed key is BLAKE2b of the one before, and every frame opens under
+ * the key it names at the counter it names to the body it lists. */
+static void check_vec_file(const char *name)
+{
+	char path[4096];
+	size_t len;
+	char *text, *line, *save = NULL;
+	static uint8_t buf[2 * OSTP_FRAME_MAX], body[OSTP_FRAME_MAX], pt[OSTP_FRAME_MAX];
+	uint8_t keys[2][VEC_KEYS_MAX][32], seed[2][32], stream[2][128], sr[OSTP_SR_MAX_LEN];
+	uint8_t sh[32], th[32], kx_c2s[32], kx_s2c[32], k[32], epk[2][32];
+	unsigned nkeys[2] = { 0, 0 }, frames = 0;
+	size_t sr_len = 0, draw_off[2] = { 0, 0 };
+	bool have_sr = false, have_sh = false, ended = false;
+	crypto_generichash_state st;
+
+	snprintf(path, sizeof(path), "%s/%s", vectors_dir(), name);
+	text = (char *)slurp(path, &len);
+	text = realloc(text, len + 1);
+	ck_assert_ptr_nonnull(text);
+	text[len] = '\0';
+	ck_assert_msg(len > 0 && text[len - 1] == '\n', "%s: no final newline", path);
+	/* TH and the first keys are listed before the flights that hold the
+	 * SR and SH they come from */
+	for (int i = 0; i < 2; i++) {
+		const char *at = strstr(text, i ? "\nsh s2c " : "\nsr c2s ");
+		char hex[2 * OSTP_SR_MAX_LEN + 2];
+
+		ck_assert_ptr_nonnull(at);
+		ck_assert_int_eq(sscanf(at + 8, "%131s", hex), 1);
+		if (i)
+			ck_assert_uint_eq(unhex(hex, sh, sizeof(sh)), 32);
+		else
+			sr_len = unhex(hex, sr, sizeof(sr));
+	}
+	have_sr = have_sh = true;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char kw[16], a[64], b[64], hex[2 * 2 * OSTP_FRAME_MAX + 8];
+		unsigned long long ctr;
+		unsigned type, flags, flen, gen;
+		int side;
+
+		if (line[0] == '#')
+			continue;
+		ck_assert_msg(!ended, "%s: text after end", path);
+		ck_assert_int_eq(sscanf(line, "%15s", kw), 1);
+		if (strcmp(kw, "input") == 0) {
+			if (sscanf(line, "input %63s %s", a, hex) == 2 && strstr(a, "_rng_seed")) {
+				side = a[0] == 's';
+				ck_assert_uint_eq(unhex(hex, seed[side], 32), 32);
+				crypto_stream_chacha20_ietf(stream[side], sizeof(stream[side]),
+							    (const uint8_t *)"LibsodiumDRG", seed[side]);
+			}
+		} else if (strcmp(kw, "draw") == 0) {
+			ck_assert_int_eq(sscanf(line, "draw %63s %63s %s", a, b, hex), 3);
+			side = strcmp(a, "server") == 0;
+			len = unhex(hex, body, sizeof(body));
+			ck_assert_mem_eq(body, stream[side] + draw_off[side], len);
+			draw_off[side] += len;
+		} else if (strcmp(kw, "value") == 0) {
+			ck_assert_int_eq(sscanf(line, "value %63s %s", a, hex), 2);
+			if (strcmp(a, "kx_c2s") == 0)
+				unhex(hex, kx_c2s, 32);
+			else if (strcmp(a, "kx_s2c") == 0)
+				unhex(hex, kx_s2c, 32);
+			else if (strcmp(a, "client_epk") == 0)
+				unhex(hex, epk[0], 32);
+			else if (strcmp(a, "server_epk") == 0)
+				unhex(hex, epk[1], 32);
+			else if (strcmp(a, "th") == 0) {
+				ck_assert(have_sr && have_sh);
+				unhex(hex, th, 32);
+				crypto_generichash_init(&st, NULL, 0, 32);
+				crypto_generichash_update(&st, (const uint8_t *)"OSTP/1", 6);
+				crypto_generichash_update(&st, sr, sr_len);
+				crypto_generichash_update(&st, sh, 32);
+				crypto_generichash_final(&st, k, 32);
+				ck_assert_mem_eq(k, th, 32);
+			}
+		} else if (strcmp(kw, "key") == 0) {
+			ck_assert_int_eq(sscanf(line, "key %63s %u %s", a, &gen, hex), 3);
+			side = strcmp(a, "s2c") == 0;
+			ck_assert_uint_eq(gen, nkeys[side]);
+			ck_assert_uint_lt(gen, VEC_KEYS_MAX);
+			unhex(hex, keys[side][gen], 32);
+			if (gen == 0)
+				bound_key(k, side ? kx_s2c : kx_c2s, side ? "OSTP/1 s2c" : "OSTP/1 c2s", th);
+			else
+				crypto_generichash(k, 32, (const uint8_t *)"OSTP/1 rekey", 12,
+						   keys[side][gen - 1], 32);
+			ck_assert_mem_eq(k, keys[side][gen], 32);
+			nkeys[side]++;
+		} else if (strcmp(kw, "sr") == 0 || strcmp(kw, "sh") == 0) {
+			ck_assert_int_eq(sscanf(line, "%*s %*s %s", hex), 1);
+			if (kw[1] == 'r') {
+				struct ostp_sr dec;
+				size_t need;
+
+				ck_assert_int_eq(ostp_sr_decode(&dec, sr, sr_len, &need), 0);
+				ck_assert_mem_eq(dec.pubkey, epk[0], 32);
+			} else {
+				ck_assert_mem_eq(sh, epk[1], 32);
+			}
+		} else if (strcmp(kw, "frame") == 0) {
+			char typename[32];
+			struct ostp_dir d;
+			struct ostp_frame_hdr fh;
+			char *l2 = strtok_r(NULL, "\n", &save), *l3 = strtok_r(NULL, "\n", &save);
+			size_t blen, wlen;
+
+			ck_assert_int_eq(sscanf(line, "frame %63s %llu %31s %x %u %u", a, &ctr, typename,
+						&flags, &flen, &gen), 6);
+			side = strcmp(a, "s2c") == 0;
+			ck_assert_uint_lt(gen, nkeys[side]);
+			ck_assert_ptr_nonnull(l2);
+			ck_assert_ptr_nonnull(l3);
+			ck_assert_int_eq(sscanf(l2, "body %63s %s", b, hex), 2);
+			ck_assert_str_eq(b, a);
+			blen = unhex(hex, body, sizeof(body));
+			ck_assert_int_eq(sscanf(l3, "wire %63s %s", b, hex), 2);
+			wlen = unhex(hex, buf, sizeof(buf));
+			ck_assert_uint_eq(blen, flen);
+			ck_assert_uint_eq(wlen, OSTP_FRAME_HDR_LEN + flen);
+			ostp_dir_init(&d, keys[side][gen]);
+			d.counter = ctr;
+			ck_assert_int_eq(ostp_frame_parse_hdr(&d, buf, &fh), 0);
+			type = fh.type;
+			ck_assert_uint_eq(fh.flags, flags);
+			ck_assert_int_eq(ostp_frame_open(&d, buf, buf + OSTP_FRAME_HDR_LEN, fh.len, pt), 0);
+			ck_assert_mem_eq(pt, body, blen);
+			ck_assert(type != 0);
+			ostp_dir_wipe(&d);
+			frames++;
+		} else if (strcmp(kw, "end") == 0) {
+			ended = true;
+		} else {
+			ck_assert_msg(strcmp(kw, "vector") == 0 || strcmp(kw, "step") == 0 ||
+				      strcmp(kw, "flight") == 0, "%s: unknown line %s", path, kw);
+		}
+	}
+	ck_assert_msg(ended, "%s: no end line", path);
+	ck_assert_uint_gt(frames, 3);
+	free(text);
+}
+
+START_TEST(annotated_independent)
+{
+	for (size_t i = 0; i < VSC_COUNT; i++)
+		check_vec_file(vsc_all[i].file);
+}
+END_TEST
+
 Suite *vectors_suite(void)
 {
 	Suite *s = suite_create("vectors");
@@ -370,6 +582,9 @@ Suite *vectors_suite(void)
 	tcase_add_test(tc, recomputed_is_stable);
 	tcase_add_test(tc, corpus_seeds_match);
 	tcase_add_test(tc, independent_check);
+	tcase_add_test(tc, annotated_match_committed);
+	tcase_add_test(tc, rng_stream_definition);
+	tcase_add_test(tc, annotated_independent);
 	suite_add_tcase(s, tc);
 	return s;
 }

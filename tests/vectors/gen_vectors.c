@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Known-answer vectors for OSTP/1: one full handshake with fixed randomness
- * and one chained DATA message, written as the exact bytes each side sent.
+ * and one chained DATA message, written as the exact bytes each side sent
+ * (the .hex files), and the annotated .vec files of vec_scenarios.h (rekey,
+ * peer blocks, arbitration, quick request, busy reply).
  * tests/vectors/README.md lists every input.
  *
  *   gcc -std=c11 -D_GNU_SOURCE -O1 -Ilib -o /tmp/gen_vectors \
@@ -212,6 +214,8 @@ done:
 	return rc;
 }
 
+#include "vec_scenarios.h"
+
 #ifndef GEN_VECTORS_NO_MAIN
 
 static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n, bool hex)
@@ -266,6 +270,15 @@ int main(int argc, char **argv)
 	rc |= write_file(vdir, "handshake_c2s.hex", t.hs_c2s, t.hs_c2s_len, true);
 	rc |= write_file(vdir, "handshake_s2c.hex", t.hs_s2c, t.hs_s2c_len, true);
 	rc |= write_file(vdir, "chained_c2s.hex", t.chained_c2s, t.chained_c2s_len, true);
+	for (size_t i = 0; i < VSC_COUNT; i++) {
+		size_t len;
+		char *text = vsc_text(i, &len);
+
+		if (!text)
+			return EXIT_FAILURE;
+		rc |= write_file(vdir, vsc_all[i].file, (const uint8_t *)text, len, false);
+		free(text);
+	}
 
 	/* fuzzer seeds: what each side receives, raw */
 	all_c2s = malloc(t.hs_c2s_len + t.chained_c2s_len);
