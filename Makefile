@@ -70,7 +70,7 @@ NETNS_TESTS  := $(wildcard tests/netns/test_*.sh)
 NETNS_SAN_TESTS := $(addprefix tests/netns/,test_ping.sh test_badinput.sh \
 	test_gso.sh test_backpressure.sh test_relay.sh test_busypoll.sh \
 	test_resilience.sh test_sighup.sh test_halfopen.sh test_ctl_show.sh \
-	test_ctl_badinput.sh test_ctl_trust.sh test_ctl_route.sh)
+	test_ctl_badinput.sh test_ctl_trust.sh test_ctl_route.sh test_ctl_stall.sh)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -140,6 +140,12 @@ $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBTHELP) \
 
 unit-bins: $(UNIT_BINS)
 
+# Client-side load tools for the netns tests and benchmarks, on libostp
+# alone.  They define _GNU_SOURCE themselves, so it is left off here.
+$(BUILD)/flood $(BUILD)/loadgen: $(BUILD)/%: tests/%.c $(LIBOSTP)
+	$(CC) $(filter-out -D_GNU_SOURCE,$(OSTP_CFLAGS)) $(OSTP_LDFLAGS) -o $@ $< \
+		$(LIBOSTP) $(PKG_LIBS)
+
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(TUND_OBJS) $(CTL_OBJS) \
 	$(UNIT_OBJS) $(UNIT_HELP_OBJS))
 
@@ -177,7 +183,7 @@ check-unit:
 
 # The summary is the last line printed; it sums unit test cases of both
 # passes and one per netns script.
-check: all
+check: all $(BUILD)/flood $(BUILD)/loadgen
 	@pass=0; fail=0; \
 	add() { set -- $$(cat "$$1" 2>/dev/null || echo "0 1"); \
 		pass=$$((pass + $$1)); fail=$$((fail + $$2)); }; \
@@ -258,6 +264,16 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libostp.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
 
 -include $(patsubst %.c,$(FUZZ_BUILD)/%.d,$(LIB_SRCS) $(FUZZ_SRCS))
+
+# fuzz_ctl runs the daemon's own control request parser, so it links the
+# tund modules that parser calls, compiled with the fuzz flags.
+FUZZ_CTL_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,tund/ctlreq.c tund/keycheck.c \
+	tund/prefix.c tund/endpoint.c)
+$(FUZZ_BUILD)/tests/fuzz/fuzz_ctl.o: FUZZ_FLAGS += -Itund
+$(FUZZ_BUILD)/fuzz_ctl: $(FUZZ_BUILD)/tests/fuzz/fuzz_ctl.o $(FUZZ_CTL_OBJS) \
+		$(FUZZ_BUILD)/libostp.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+-include $(FUZZ_CTL_OBJS:.o=.d)
 
 fuzz: $(FUZZ_BINS)
 

@@ -17,6 +17,7 @@
 #include "endpoint.h"
 #include "fmt.h"
 #include "identity.h"
+#include "keycheck.h"
 
 /* ostpd keeps a peer's prefixes as one string of at most 255 characters
  * (struct daemon_peer) and refuses longer attributes. */
@@ -118,6 +119,13 @@ static int parse_args(int argc, char **argv, bool add, struct peer_req *r)
 		} else if (add && strcmp(k, "key") == 0 && !r->have_key) {
 			if (key_from_base64(r->key, v) != 0) {
 				fprintf(stderr, "ostpctl: %s: bad key '%s' (want the base64 of 32 bytes)\n",
+					what, v);
+				return EXIT_USAGE;
+			}
+			/* the check ostpd.conf and the daemon make, so a key
+			 * refused there is a usage error here */
+			if (!ed25519_pubkey_valid(r->key)) {
+				fprintf(stderr, "ostpctl: %s: bad key '%s' (not a valid Ed25519 public key)\n",
 					what, v);
 				return EXIT_USAGE;
 			}

@@ -19,8 +19,8 @@
 
 #include "ctl.h"
 
-/* The daemon reads requests into 8 KiB and sends replies of at most that;
- * twice as much leaves room for a newer daemon's longer replies. */
+/* The daemon refuses requests over 8 KiB and sends replies of at most
+ * that; twice as much leaves room for a newer daemon's longer replies. */
 #define CTL_BUF 16384
 #define CTL_TIMEOUT_S 2
 
@@ -211,7 +211,8 @@ int ctl_request(const char *control_dir, const char *ifname, uint16_t cmd,
 			ret = errno == EAGAIN ? -ETIMEDOUT : -errno;
 			break;
 		}
-		/* EOF before the end: the daemon dropped the request (CONTROL.md 1) */
+		/* EOF before the end: the daemon closed us as idle or for a
+		 * newer client (CONTROL.md 1) */
 		if (n == 0) {
 			ret = -ECONNRESET;
 			break;
@@ -240,7 +241,7 @@ const char *ctl_strerror(int err, const char *msg)
 		return "the daemon is not running";
 	case -EACCES:
 	case -EPERM:
-		return "permission denied (run as root or as the daemon's user)";
+		return "permission denied (run as root)";
 	case -ETIMEDOUT:
 		return "the daemon did not answer";
 	case -ECONNRESET:

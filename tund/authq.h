@@ -12,9 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "admit.h"
 #include "wire.h"
 
-/* Checks waiting or running at once; past it a login is refused at once,
+/* Checks waiting or running at once; past it a login is answered busy,
  * so a flood of logins costs a bounded amount of memory and CPU. */
 #define AUTHQ_MAX 64
 /* Checks run in parallel: one per core of this 2-core class of machine. */
@@ -30,6 +31,7 @@ struct auth_job {
 	bool trusted;
 	uint64_t queued_ms;      /* when it was submitted */
 	bool ok;                 /* the worker's verdict */
+	struct admit_login login;/* counted against its source and user until done */
 };
 
 struct authq;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "keycheck.h"
 #include "ostp.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -299,7 +300,7 @@ static bool decode_key(const char *text, uint8_t key[32])
 		return false;
 	/* Rejects non-canonical encodings and small-order points, which
 	 * no honest key generator produces. */
-	return crypto_core_ed25519_is_valid_point(key) == 1;
+	return ed25519_pubkey_valid(key);
 }
 
 static int cb_key(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
@@ -321,6 +322,17 @@ static const struct {
 	{ "busy_poll", 0, 1000000 },
 	{ "max_sessions", 1, 1000000 },
 	{ "handshake_timeout", 1, 300 },
+	{ "max_unauth", 1, 1000000 },
+	{ "max_unauth_per_source", 1, 1000000 },
+	{ "max_logins_per_source", 1, 1024 },
+	{ "max_logins_per_user", 1, 1024 },
+	{ "penalty_authfail", 0, 86400 },
+	{ "penalty_noauth", 0, 86400 },
+	{ "penalty_min", 0, 86400 },
+	{ "penalty_max", 1, 86400 },
+	{ "source_prefix4", 1, 32 },
+	{ "source_prefix6", 1, 128 },
+	{ "max_sources", 64, 16777216 },
 	{ "keepalive", 1, 3600 },
 	{ "dead_after", 2, 86400 },
 	{ "reconnect_min", 1, 3600 },
@@ -473,6 +485,18 @@ static cfg_opt_t server_opts[] = {
 	CFG_STR_LIST_CB("spw", SPW_DEFAULT, CFGF_NONE, cb_spw),
 	CFG_INT_CB("max_sessions", 1024, CFGF_NONE, cb_int),
 	CFG_INT_CB("handshake_timeout", 5, CFGF_NONE, cb_int),
+	CFG_INT_CB("max_unauth", 1024, CFGF_NONE, cb_int),
+	CFG_INT_CB("max_unauth_per_source", 16, CFGF_NONE, cb_int),
+	CFG_INT_CB("max_logins_per_source", 2, CFGF_NONE, cb_int),
+	CFG_INT_CB("max_logins_per_user", 4, CFGF_NONE, cb_int),
+	CFG_INT_CB("penalty_authfail", 5, CFGF_NONE, cb_int),
+	CFG_INT_CB("penalty_noauth", 1, CFGF_NONE, cb_int),
+	CFG_INT_CB("penalty_min", 15, CFGF_NONE, cb_int),
+	CFG_INT_CB("penalty_max", 600, CFGF_NONE, cb_int),
+	CFG_STR_LIST_CB("penalty_exempt", NULL, CFGF_NONE, cb_network),
+	CFG_INT_CB("source_prefix4", 32, CFGF_NONE, cb_int),
+	CFG_INT_CB("source_prefix6", 64, CFGF_NONE, cb_int),
+	CFG_INT_CB("max_sources", 65536, CFGF_NONE, cb_int),
 	CFG_SEC("user", user_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END()
 };
@@ -591,6 +615,19 @@ static bool convert_server(cfg_t *s, struct ostpd_server *out)
 	out->spw = get_spw(s);
 	out->max_sessions = (unsigned)cfg_getint(s, "max_sessions");
 	out->handshake_timeout = (unsigned)cfg_getint(s, "handshake_timeout");
+	out->max_unauth = (unsigned)cfg_getint(s, "max_unauth");
+	out->max_unauth_per_source = (unsigned)cfg_getint(s, "max_unauth_per_source");
+	out->max_logins_per_source = (unsigned)cfg_getint(s, "max_logins_per_source");
+	out->max_logins_per_user = (unsigned)cfg_getint(s, "max_logins_per_user");
+	out->penalty_authfail = (unsigned)cfg_getint(s, "penalty_authfail");
+	out->penalty_noauth = (unsigned)cfg_getint(s, "penalty_noauth");
+	out->penalty_min = (unsigned)cfg_getint(s, "penalty_min");
+	out->penalty_max = (unsigned)cfg_getint(s, "penalty_max");
+	out->source_prefix4 = (unsigned)cfg_getint(s, "source_prefix4");
+	out->source_prefix6 = (unsigned)cfg_getint(s, "source_prefix6");
+	out->max_sources = (unsigned)cfg_getint(s, "max_sources");
+	if (!get_prefixes(s, "penalty_exempt", &out->penalty_exempt, &out->n_penalty_exempt))
+		return false;
 	if (!dup_str(&out->trust_file, cfg_getstr(s, "trust_file")) ||
 	    !dup_str(&out->password_file, cfg_getstr(s, "password_file")))
 		return false;
@@ -980,6 +1017,18 @@ static void print_server(FILE *fp, const struct ostpd_server *s)
 	put_spw(fp, 1, s->spw);
 	put_uint(fp, 1, "max_sessions", s->max_sessions);
 	put_uint(fp, 1, "handshake_timeout", s->handshake_timeout);
+	put_uint(fp, 1, "max_unauth", s->max_unauth);
+	put_uint(fp, 1, "max_unauth_per_source", s->max_unauth_per_source);
+	put_uint(fp, 1, "max_logins_per_source", s->max_logins_per_source);
+	put_uint(fp, 1, "max_logins_per_user", s->max_logins_per_user);
+	put_uint(fp, 1, "penalty_authfail", s->penalty_authfail);
+	put_uint(fp, 1, "penalty_noauth", s->penalty_noauth);
+	put_uint(fp, 1, "penalty_min", s->penalty_min);
+	put_uint(fp, 1, "penalty_max", s->penalty_max);
+	put_prefixes(fp, 1, "penalty_exempt", s->penalty_exempt, s->n_penalty_exempt);
+	put_uint(fp, 1, "source_prefix4", s->source_prefix4);
+	put_uint(fp, 1, "source_prefix6", s->source_prefix6);
+	put_uint(fp, 1, "max_sources", s->max_sources);
 	for (size_t i = 0; i < s->n_users; i++)
 		print_user(fp, &s->users[i]);
 	fprintf(fp, "}\n");
@@ -1046,6 +1095,7 @@ void config_free(struct ostpd_config *c)
 	free(c->server.listen);
 	free(c->server.trust_file);
 	free(c->server.password_file);
+	free(c->server.penalty_exempt);
 	for (size_t i = 0; i < c->server.n_users; i++)
 		free(c->server.users[i].allowed_ips);
 	free(c->server.users);

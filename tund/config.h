@@ -42,6 +42,19 @@ struct ostpd_server {
 	uint16_t spw;                         /* supported OSTP_SPW_* bits */
 	unsigned max_sessions;
 	unsigned handshake_timeout;           /* seconds */
+	/* admission control (tund/admit.h) */
+	unsigned max_unauth;
+	unsigned max_unauth_per_source;
+	unsigned max_logins_per_source;
+	unsigned max_logins_per_user;
+	unsigned penalty_authfail;            /* seconds */
+	unsigned penalty_noauth;
+	unsigned penalty_min;
+	unsigned penalty_max;
+	struct prefix *penalty_exempt;        /* network prefixes */
+	size_t n_penalty_exempt;
+	unsigned source_prefix4, source_prefix6;
+	unsigned max_sources;
 	struct ostpd_user *users;
 	size_t n_users;
 };

@@ -98,10 +98,24 @@ void conn_close(struct ostpd *d, struct conn *c, uint8_t reason, const char *why
 	/* best effort: the authenticated CLOSE, if the socket takes it */
 	if (c->s && !c->connecting)
 		(void)flush_out(d, c);
-	if (c->user[0])
+	if (c->kind == CONN_ACCEPTED && !c->user[0] && !c->established_ms) {
+		/* one line per unauthenticated connection would let a flood
+		 * write the log: the first of a window is shown, the rest
+		 * summed up per source */
+		char line[sizeof(c->endpoint) + 160];
+		uint64_t now = now_ms();
+
+		snprintf(line, sizeof(line), "%s: closed: %s", c->endpoint, why);
+		if (c->adm.no_penalty || !c->adm.unauth)
+			log_debug("%s", line);
+		else
+			admit_note(d->admit, c->adm.src, ADMIT_EV_NOAUTH, line, now);
+		admit_release(d->admit, &c->adm, now);
+	} else if (c->user[0]) {
 		log_info("%s user %s: closed: %s", c->endpoint, c->user, why);
-	else
+	} else {
 		log_info("%s: closed: %s", c->endpoint, why);
+	}
 	epoll_ctl(d->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
@@ -189,7 +203,7 @@ static void on_event(struct ostpd *d, struct conn *c, const struct ostp_event *e
 	}
 }
 
-static void feed(struct ostpd *d, struct conn *c, const uint8_t *buf, size_t n)
+void conn_feed(struct ostpd *d, struct conn *c, const uint8_t *buf, size_t n)
 {
 	uint64_t now = now_ms();
 	size_t off = 0;
@@ -250,7 +264,7 @@ void conn_on_io(struct ostpd *d, struct conn *c, uint32_t events)
 			ssize_t n = read(c->fd, d->rbuf, SOCK_READ_MAX);
 
 			if (n > 0) {
-				feed(d, c, d->rbuf, (size_t)n);
+				conn_feed(d, c, d->rbuf, (size_t)n);
 				continue;
 			}
 			if (n == 0) {

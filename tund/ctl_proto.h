@@ -2,7 +2,7 @@
 /*
  * ostpd's control protocol (docs/CONTROL.md): netlink-format messages on
  * a SOCK_SEQPACKET Unix socket, one request per connection.  Shared by
- * ostpd and ostpctl.
+ * ostpd and ostpctl; requests are parsed by tund/ctlreq.c.
  */
 #ifndef OSTP_CTL_PROTO_H
 #define OSTP_CTL_PROTO_H
@@ -24,7 +24,9 @@ enum ostp_ctl_cmd {
 	OSTP_CTL_PEER_ADD,                   /* PEER_NAME, ENDPOINT, PUBKEY, ALLOWED */
 	OSTP_CTL_PEER_DEL,                   /* PEER_NAME */
 	OSTP_CTL_PEER_LIST,                  /* NLM_F_MULTI: PEER_NAME, ENDPOINT, PUBKEY, ALLOWED, ORIGIN */
+	__OSTP_CTL_MAX,
 };
+#define OSTP_CTL_MAX (__OSTP_CTL_MAX - 1)
 
 enum ostp_ctl_attr {
 	OSTP_CTLA_UNSPEC,

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The control socket: CONTROL_DIR/IFNAME.sock, owner-only.  Each request
- * is checked for its sender (root or our own uid) and its length before it
- * is parsed; errors go back as NLMSG_ERROR with an errno and a message.
+ * The control socket: CONTROL_DIR/IFNAME.sock, root:root 0600.  It lives in
+ * the daemon's one epoll loop and never blocks it: every client socket is
+ * non-blocking with its own watch, replies wait in a bounded queue per
+ * client, and large listings are built a batch at a time as the client
+ * reads them.  A client that makes no progress for CTL_IDLE_MS is closed,
+ * and at most CTL_MAX_CLIENTS are connected at once (a new one closes the
+ * oldest), so a stuck script costs a few kilobytes, never forwarding time.
+ * Requests are parsed by ctlreq.c before anything acts on them; every
+ * request, malformed or not, gets a reply (docs/CONTROL.md).
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -12,23 +18,97 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "ctl_proto.h"
+#include "ctlreq.h"
 #include "daemon.h"
 #include "endpoint.h"
 #include "prefix.h"
 #include "log.h"
 
-#define CTL_BUF 8192
-#define MALFORMED "malformed attribute (strings must be NUL-terminated and at most 256 bytes)"
+/* ostpctl sends its request right after connecting and reads the replies
+ * at once; 3 s without progress is a stuck client, not a slow one. */
+#define CTL_IDLE_MS      3000
+#define CTL_TIMER_MS     250      /* deadlines are checked this often, only while clients exist */
+#define CTL_MAX_CLIENTS  16
+#define CTL_ACCEPT_BATCH 16       /* connections accepted per wakeup */
+#define CTL_MSG_MAX      8192     /* the longest single reply message */
+/* Listings are built while less than this is queued, so a client costs
+ * at most CTL_OUTQ_MAX bytes of queue however long its listing is. */
+#define CTL_DUMP_BATCH   (64 * 1024)
+#define CTL_OUTQ_MAX     (CTL_DUMP_BATCH + 2 * CTL_MSG_MAX)
+/* Batches built per wakeup: a client that reads as fast as we write
+ * still gives the loop back to the tunnels between them. */
+#define CTL_REFILLS      4
+
+struct ctl_client {
+	struct watch w;                  /* first: epoll data points here; fd -1 when free */
+	uint64_t seq;                    /* accept order: the oldest is closed first */
+	uint64_t deadline;               /* closed when no progress by then */
+	bool answered;                   /* its one request is handled: only writes remain */
+	/* Replies: whole netlink messages back to back in q[head..tail).
+	 * q[tail..CTL_OUTQ_MAX) is kept zero, so padding libmnl skips never
+	 * carries old bytes to the client. */
+	uint8_t *q;
+	size_t head, tail;
+	/* A listing in progress when dump_cmd != 0: its request's header and
+	 * where it goes on. */
+	uint16_t dump_cmd;
+	struct nlmsghdr dump_req;
+	uint64_t dump_below;             /* sessions: conn ids below this are still to come */
+	size_t dump_i, dump_j;           /* routes: user and prefix, then run-time route; peers */
+	bool dump_runtime;
+};
+
+/* Client slots are never freed while the loop runs: an event returned in
+ * the same epoll batch as the one that closed a client still points at
+ * its slot, and then finds it free (fd -1) or, reused, acts on the new
+ * client's real socket state, which is harmless. */
+struct ctl_clients {
+	struct watch timer_w;
+	bool timer_armed;
+	size_t n;
+	uint64_t next_seq;
+	struct ctl_client slot[CTL_MAX_CLIENTS];
+};
+
+static void timer_arm(struct ostpd *d, bool on)
+{
+	struct ctl_clients *cc = d->ctlc;
+	struct itimerspec its = { 0 };
+
+	if (cc->timer_armed == on)
+		return;
+	if (on) {
+		its.it_value.tv_nsec = CTL_TIMER_MS * 1000000L;
+		its.it_interval = its.it_value;
+	}
+	if (timerfd_settime(cc->timer_w.fd, 0, &its, NULL) == 0)
+		cc->timer_armed = on;
+}
+
+static void client_close(struct ostpd *d, struct ctl_client *cl)
+{
+	if (cl->w.fd < 0)
+		return;
+	close(cl->w.fd);   /* also leaves the epoll set */
+	free(cl->q);
+	memset(cl, 0, sizeof(*cl));
+	cl->w.kind = W_CTLCLIENT;
+	cl->w.fd = -1;
+	if (--d->ctlc->n == 0)
+		timer_arm(d, false);
+}
 
 int ctl_open(struct ostpd *d)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *dir = d->cfg.control_dir;
-	int fd;
+	struct ctl_clients *cc;
+	int fd, tfd;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_error("control directory %s: %s", dir, strerror(errno));
@@ -46,7 +126,28 @@ int ctl_open(struct ostpd *d)
 		if (pw && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
 			log_warn("chown %s: %s", dir, strerror(errno));
 	}
+	cc = calloc(1, sizeof(*cc));
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (!cc || tfd < 0) {
+		log_error("control socket: %s", strerror(errno));
+		free(cc);
+		if (tfd >= 0)
+			close(tfd);
+		return -1;
+	}
+	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
+		cc->slot[i].w.kind = W_CTLCLIENT;
+		cc->slot[i].w.fd = -1;
+	}
+	d->ctlc = cc;
+	if (watch_add(d, &cc->timer_w, tfd, W_CTLCLIENT, EPOLLIN) < 0) {
+		close(tfd);
+		cc->timer_w.fd = -1;
+		return -1;
+	}
 	unlink(sun.sun_path);
+	/* Created before the privilege drop, so the file is root's and mode
+	 * 0600: only root can connect (docs/CONTROL.md 1). */
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    chmod(sun.sun_path, 0600) < 0 || listen(fd, 16) < 0) {
@@ -60,60 +161,71 @@ int ctl_open(struct ostpd *d)
 	return watch_add(d, &d->ctl_w, fd, W_CONTROL, EPOLLIN);
 }
 
-void ctl_close(struct ostpd *d)
+/* ---- the reply queue ------------------------------------------------------ */
+
+static size_t queued(const struct ctl_client *cl)
 {
-	if (d->ctl_fd < 0)
-		return;
-	close(d->ctl_fd);
-	unlink(d->ctl_path);
-	d->ctl_fd = -1;
+	return cl->tail - cl->head;
 }
 
-static void send_msg(int fd, struct nlmsghdr *nlh)
+/* Room for one message of up to CTL_MSG_MAX bytes at the tail (zero, see
+ * struct ctl_client), its header filled in; NULL when the queue is full. */
+static struct nlmsghdr *msg_start(struct ctl_client *cl, const struct nlmsghdr *req,
+				  uint16_t type, uint16_t flags)
 {
-	if (send(fd, nlh, nlh->nlmsg_len, MSG_NOSIGNAL) < 0)
-		log_debug("control reply: %s", strerror(errno));
+	struct nlmsghdr *nlh;
+
+	if (!cl->q && !(cl->q = calloc(1, CTL_OUTQ_MAX)))
+		return NULL;
+	if (cl->tail + CTL_MSG_MAX > CTL_OUTQ_MAX && cl->head) {
+		size_t n = queued(cl);
+
+		memmove(cl->q, cl->q + cl->head, n);
+		memset(cl->q + n, 0, cl->tail - n);
+		cl->head = 0;
+		cl->tail = n;
+	}
+	if (cl->tail + CTL_MSG_MAX > CTL_OUTQ_MAX)
+		return NULL;
+	nlh = mnl_nlmsg_put_header(cl->q + cl->tail);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	nlh->nlmsg_seq = req->nlmsg_seq;
+	return nlh;
 }
 
-/* NLMSG_ERROR with errno (0 = ack) and an extended-ack message. */
-static void send_status(int fd, const struct nlmsghdr *req, int err, const char *msg)
+static void msg_end(struct ctl_client *cl, const struct nlmsghdr *nlh)
 {
-	_Alignas(struct nlmsghdr) char buf[CTL_BUF] = { 0 };
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	cl->tail += MNL_ALIGN(nlh->nlmsg_len);
+}
+
+/* NLMSG_ERROR with errno (0 = ack) and an extended-ack message.  Only the
+ * request's header is echoed (CONTROL.md 4). */
+static int put_status(struct ctl_client *cl, const struct nlmsghdr *req, int err,
+		      const char *msg)
+{
+	struct nlmsghdr *nlh = msg_start(cl, req, NLMSG_ERROR, msg ? NLM_F_ACK_TLVS : 0);
 	struct nlmsgerr *e;
 
-	nlh->nlmsg_type = NLMSG_ERROR;
-	nlh->nlmsg_seq = req->nlmsg_seq;
-	nlh->nlmsg_flags = msg ? NLM_F_ACK_TLVS : 0;
+	if (!nlh)
+		return -1;
 	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
 	e->error = -err;
 	e->msg = *req;
 	if (msg)
 		mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, msg);
-	send_msg(fd, nlh);
+	msg_end(cl, nlh);
+	return 0;
 }
 
-/* buf holds CTL_BUF bytes.  libmnl leaves the padding after an attribute
- * as it finds it, so every reply starts from zeros: no stack bytes, and no
- * bytes of the previous reply built in the same buffer, reach the client. */
-static struct nlmsghdr *reply_header(char *buf, const struct nlmsghdr *req, uint16_t flags)
+/* ---- replies --------------------------------------------------------------- */
+
+static int put_info(struct ostpd *d, struct ctl_client *cl, const struct nlmsghdr *req)
 {
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = msg_start(cl, req, req->nlmsg_type, 0);
 
-	memset(buf, 0, CTL_BUF);
-	nlh = mnl_nlmsg_put_header(buf);
-
-	nlh->nlmsg_type = req->nlmsg_type;
-	nlh->nlmsg_seq = req->nlmsg_seq;
-	nlh->nlmsg_flags = flags;
-	return nlh;
-}
-
-static void get_info(struct ostpd *d, int fd, const struct nlmsghdr *req)
-{
-	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
-	struct nlmsghdr *nlh = reply_header(buf, req, 0);
-
+	if (!nlh)
+		return -1;
 	mnl_attr_put_strz(nlh, OSTP_CTLA_IFNAME, d->ifname);
 	if (d->have_identity)
 		mnl_attr_put(nlh, OSTP_CTLA_PUBKEY, 32, d->id_pk);
@@ -138,7 +250,8 @@ static void get_info(struct ostpd *d, int fd, const struct nlmsghdr *req)
 		if (d->cfg.client.have_server_key)
 			mnl_attr_put(nlh, OSTP_CTLA_SERVER_KEY, 32, d->cfg.client.server_key);
 	}
-	send_msg(fd, nlh);
+	msg_end(cl, nlh);
+	return 0;
 }
 
 static void session_addrs(const struct ostpd *d, const struct conn *c, char *out, size_t size)
@@ -158,324 +271,424 @@ static void session_addrs(const struct ostpd *d, const struct conn *c, char *out
 	}
 }
 
-static void get_sessions(struct ostpd *d, int fd, const struct nlmsghdr *req)
+static int put_session(struct ostpd *d, struct ctl_client *cl, const struct conn *c,
+		       uint64_t now)
 {
-	uint64_t now = now_ms();
-	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
+	struct nlmsghdr *nlh = msg_start(cl, &cl->dump_req, cl->dump_cmd, NLM_F_MULTI);
 	char addrs[512];
 
-	for (struct conn *c = d->conns; c; c = c->next) {
-		struct nlmsghdr *nlh;
-
-		if (c->dead)
-			continue;
-		nlh = reply_header(buf, req, NLM_F_MULTI);
-		mnl_attr_put_strz(nlh, OSTP_CTLA_USER, c->user);
-		mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT, c->endpoint);
-		mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE, c->kind == CONN_UPSTREAM);
-		mnl_attr_put_u16(nlh, OSTP_CTLA_SPW, c->spw);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_UP_MS, c->established_ms ? now - c->established_ms + 1 : 0);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_RX_BYTES, c->ctr.rx_bytes);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_RX_PACKETS, c->ctr.rx_packets);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_TX_BYTES, c->ctr.tx_bytes);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_TX_PACKETS, c->ctr.tx_packets);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_DROPS,
-				 c->ctr.drop_queue + c->ctr.drop_source + c->ctr.drop_noroute);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_DROP_QUEUE, c->ctr.drop_queue);
-		mnl_attr_put_u64(nlh, OSTP_CTLA_DROP_SOURCE, c->ctr.drop_source);
-		session_addrs(d, c, addrs, sizeof(addrs));
-		mnl_attr_put_strz(nlh, OSTP_CTLA_ADDRS, addrs);
-		send_msg(fd, nlh);
-	}
-	struct nlmsghdr *done = reply_header(buf, req, NLM_F_MULTI);
-	done->nlmsg_type = NLMSG_DONE;
-	send_msg(fd, done);
-}
-
-static int attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (mnl_attr_type_valid(attr, OSTP_CTLA_MAX) < 0)
-		return MNL_CB_OK;   /* unknown attributes from a newer ostpctl */
-	switch (type) {
-	case OSTP_CTLA_USER:
-	case OSTP_CTLA_PREFIX:
-	case OSTP_CTLA_PEER_NAME:
-	case OSTP_CTLA_ENDPOINT:
-	case OSTP_CTLA_ALLOWED:
-		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0 ||
-		    mnl_attr_get_payload_len(attr) > 256)
-			return MNL_CB_ERROR;
-		break;
-	case OSTP_CTLA_PUBKEY:
-		if (mnl_attr_get_payload_len(attr) != 32)
-			return MNL_CB_ERROR;
-		break;
-	default:
-		return MNL_CB_OK;   /* requests carry no other attribute */
-	}
-	tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-/* Validates the request's attributes and that `required` is among them;
- * on failure answers with EINVAL and why, and returns -1. */
-static int parse_request(int fd, const struct nlmsghdr *req, const struct nlattr *tb[],
-			 int required, const char *missing)
-{
-	if (mnl_attr_parse(req, 0, attr_cb, tb) < 0) {
-		send_status(fd, req, EINVAL, MALFORMED);
+	if (!nlh)
 		return -1;
-	}
-	if (!tb[required]) {
-		send_status(fd, req, EINVAL, missing);
-		return -1;
-	}
+	mnl_attr_put_strz(nlh, OSTP_CTLA_USER, c->user);
+	mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT, c->endpoint);
+	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE, c->kind == CONN_UPSTREAM);
+	mnl_attr_put_u16(nlh, OSTP_CTLA_SPW, c->spw);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_UP_MS, c->established_ms ? now - c->established_ms + 1 : 0);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_RX_BYTES, c->ctr.rx_bytes);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_RX_PACKETS, c->ctr.rx_packets);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_TX_BYTES, c->ctr.tx_bytes);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_TX_PACKETS, c->ctr.tx_packets);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_DROPS,
+			 c->ctr.drop_queue + c->ctr.drop_source + c->ctr.drop_noroute);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_DROP_QUEUE, c->ctr.drop_queue);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_DROP_SOURCE, c->ctr.drop_source);
+	session_addrs(d, c, addrs, sizeof(addrs));
+	mnl_attr_put_strz(nlh, OSTP_CTLA_ADDRS, addrs);
+	msg_end(cl, nlh);
 	return 0;
 }
 
-static void route_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
+static int put_route(struct ctl_client *cl, const struct prefix *p, const char *user,
+		     uint8_t origin)
 {
-	const struct nlattr *tb[OSTP_CTLA_MAX + 1] = { 0 };
-	const char *user = NULL;
-	struct prefix p;
-	int err;
-
-	if (parse_request(fd, req, tb, OSTP_CTLA_PREFIX, "a prefix is required") < 0)
-		return;
-	if (!parse_prefix(mnl_attr_get_str(tb[OSTP_CTLA_PREFIX]), &p.family, p.addr, &p.len) ||
-	    !prefix_is_network(&p)) {
-		send_status(fd, req, EINVAL, "bad prefix");
-		return;
-	}
-	if (tb[OSTP_CTLA_USER]) {
-		user = mnl_attr_get_str(tb[OSTP_CTLA_USER]);
-		if (!ostp_username_valid(user, strlen(user))) {
-			send_status(fd, req, EINVAL, "bad user name");
-			return;
-		}
-	}
-	if (req->nlmsg_type == OSTP_CTL_ROUTE_ADD) {
-		if (!d->cfg.has_server) {
-			send_status(fd, req, EOPNOTSUPP, "routes to users need the server role");
-			return;
-		}
-		if (!user) {
-			send_status(fd, req, EINVAL, "a user name is required");
-			return;
-		}
-		err = rtable_route_add(d, &p, user);
-	} else {
-		err = rtable_route_del(d, &p, user);
-	}
-	send_status(fd, req, -err, err == -EEXIST ? "route exists"
-			       : err == -EBUSY ? "prefix belongs to another user"
-			       : err == -ENOENT ? "no such route"
-			       : err == -ENOSPC ? "too many routes" : NULL);
-}
-
-static void route_list(struct ostpd *d, int fd, const struct nlmsghdr *req)
-{
-	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
+	struct nlmsghdr *nlh = msg_start(cl, &cl->dump_req, cl->dump_cmd, NLM_F_MULTI);
 	char text[PREFIX_STRLEN];
+
+	if (!nlh)
+		return -1;
+	mnl_attr_put_strz(nlh, OSTP_CTLA_PREFIX, prefix_format(p, text, sizeof(text)));
+	mnl_attr_put_strz(nlh, OSTP_CTLA_USER, user);
+	mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, origin);
+	msg_end(cl, nlh);
+	return 0;
+}
+
+static int put_peer(struct ctl_client *cl, const struct daemon_peer *p)
+{
+	struct nlmsghdr *nlh = msg_start(cl, &cl->dump_req, cl->dump_cmd, NLM_F_MULTI);
+	char ep[ENDPOINT_STRLEN];
+
+	if (!nlh)
+		return -1;
+	mnl_attr_put_strz(nlh, OSTP_CTLA_PEER_NAME, p->name);
+	mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT,
+			  endpoint_format((const struct sockaddr *)&p->endpoint.addr, ep, sizeof(ep)));
+	mnl_attr_put(nlh, OSTP_CTLA_PUBKEY, 32, p->key);
+	mnl_attr_put_strz(nlh, OSTP_CTLA_ALLOWED, p->allowed);
+	mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, p->from_config ? 0 : 1);
+	msg_end(cl, nlh);
+	return 0;
+}
+
+/* One batch of the listing in progress: until CTL_DUMP_BATCH bytes are
+ * queued, or to its end and NLMSG_DONE.  Like a netlink dump, a listing
+ * taken while the tables change may miss or repeat what changed. */
+static int dump_more(struct ostpd *d, struct ctl_client *cl)
+{
+	uint64_t now = now_ms();
 	struct nlmsghdr *nlh;
 
-	for (size_t i = 0; i < d->cfg.server.n_users && d->cfg.has_server; i++) {
-		const struct ostpd_user *u = &d->cfg.server.users[i];
-
-		for (size_t j = 0; j < u->n_allowed_ips; j++) {
-			nlh = reply_header(buf, req, NLM_F_MULTI);
-			mnl_attr_put_strz(nlh, OSTP_CTLA_PREFIX,
-					  prefix_format(&u->allowed_ips[j], text, sizeof(text)));
-			mnl_attr_put_strz(nlh, OSTP_CTLA_USER, u->name);
-			mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, 0);
-			send_msg(fd, nlh);
+	switch (cl->dump_cmd) {
+	case OSTP_CTL_GET_SESSIONS:
+		/* conn_new() puts each connection first and ids only grow, so
+		 * the list runs from the highest id down and "ids below the
+		 * last one sent" is where the listing goes on, whatever was
+		 * reaped since. */
+		for (const struct conn *c = d->conns; c; c = c->next) {
+			if (c->id >= cl->dump_below || c->dead)
+				continue;
+			if (queued(cl) >= CTL_DUMP_BATCH)
+				return 0;
+			if (put_session(d, cl, c, now) < 0)
+				return -1;
+			cl->dump_below = c->id;
 		}
+		break;
+	case OSTP_CTL_ROUTE_LIST:
+		for (; !cl->dump_runtime && d->cfg.has_server &&
+		       cl->dump_i < d->cfg.server.n_users; cl->dump_i++, cl->dump_j = 0) {
+			const struct ostpd_user *u = &d->cfg.server.users[cl->dump_i];
+
+			for (; cl->dump_j < u->n_allowed_ips; cl->dump_j++) {
+				if (queued(cl) >= CTL_DUMP_BATCH)
+					return 0;
+				if (put_route(cl, &u->allowed_ips[cl->dump_j], u->name, 0) < 0)
+					return -1;
+			}
+		}
+		if (!cl->dump_runtime) {
+			cl->dump_runtime = true;
+			cl->dump_i = 0;
+		}
+		for (; cl->dump_i < d->n_routes; cl->dump_i++) {
+			if (queued(cl) >= CTL_DUMP_BATCH)
+				return 0;
+			if (put_route(cl, &d->routes[cl->dump_i].prefix, d->routes[cl->dump_i].user, 1) < 0)
+				return -1;
+		}
+		break;
+	case OSTP_CTL_PEER_LIST:
+		for (; cl->dump_i < d->n_peers; cl->dump_i++) {
+			if (queued(cl) >= CTL_DUMP_BATCH)
+				return 0;
+			if (put_peer(cl, &d->peers[cl->dump_i]) < 0)
+				return -1;
+		}
+		break;
+	default:
+		return 0;
 	}
-	for (size_t i = 0; i < d->n_routes; i++) {
-		nlh = reply_header(buf, req, NLM_F_MULTI);
-		mnl_attr_put_strz(nlh, OSTP_CTLA_PREFIX,
-				  prefix_format(&d->routes[i].prefix, text, sizeof(text)));
-		mnl_attr_put_strz(nlh, OSTP_CTLA_USER, d->routes[i].user);
-		mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, 1);
-		send_msg(fd, nlh);
-	}
-	nlh = reply_header(buf, req, NLM_F_MULTI);
-	nlh->nlmsg_type = NLMSG_DONE;
-	send_msg(fd, nlh);
+	nlh = msg_start(cl, &cl->dump_req, NLMSG_DONE, NLM_F_MULTI);
+	if (!nlh)
+		return -1;
+	msg_end(cl, nlh);
+	cl->dump_cmd = 0;
+	return 0;
 }
 
-/* "p1,p2": each a network prefix. */
-static bool allowed_valid(const char *list)
+/* ---- requests -------------------------------------------------------------- */
+
+static int route_cmd(struct ostpd *d, struct ctl_client *cl, const struct ctlreq *r)
 {
-	char copy[257], *save = NULL;
-
-	if (!list[0])
-		return true;
-	snprintf(copy, sizeof(copy), "%s", list);
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		struct prefix p;
-
-		if (!parse_prefix(tok, &p.family, p.addr, &p.len) || !prefix_is_network(&p))
-			return false;
-	}
-	return true;
-}
-
-static void peer_cmd(struct ostpd *d, int fd, const struct nlmsghdr *req)
-{
-	const struct nlattr *tb[OSTP_CTLA_MAX + 1] = { 0 };
-	struct daemon_peer p = { 0 };
-	const char *name;
 	int err;
 
-	if (parse_request(fd, req, tb, OSTP_CTLA_PEER_NAME, "a peer name is required") < 0)
-		return;
-	name = mnl_attr_get_str(tb[OSTP_CTLA_PEER_NAME]);
-	if (!ostp_username_valid(name, strlen(name))) {
-		send_status(fd, req, EINVAL, "bad peer name");
-		return;
+	if (r->cmd == OSTP_CTL_ROUTE_ADD) {
+		if (!d->cfg.has_server)
+			return put_status(cl, &r->hdr, EOPNOTSUPP, "routes to users need the server role");
+		if (!r->has_user)
+			return put_status(cl, &r->hdr, EINVAL, "a user name is required");
+		err = rtable_route_add(d, &r->prefix, r->user);
+	} else {
+		err = rtable_route_del(d, &r->prefix, r->has_user ? r->user : NULL);
 	}
-	if (req->nlmsg_type == OSTP_CTL_PEER_DEL) {
-		err = rtable_peer_del(d, name);
-		send_status(fd, req, -err, err ? "no such peer" : NULL);
-		return;
+	return put_status(cl, &r->hdr, -err, err == -EEXIST ? "route exists"
+				: err == -EBUSY ? "prefix belongs to another user"
+				: err == -ENOENT ? "no such route"
+				: err == -ENOSPC ? "too many routes" : NULL);
+}
+
+static int peer_cmd(struct ostpd *d, struct ctl_client *cl, const struct ctlreq *r)
+{
+	struct daemon_peer p = { 0 };
+	int err;
+
+	if (r->cmd == OSTP_CTL_PEER_DEL) {
+		err = rtable_peer_del(d, r->name);
+		return put_status(cl, &r->hdr, -err, err ? "no such peer" : NULL);
 	}
-	if (!tb[OSTP_CTLA_ENDPOINT] || !tb[OSTP_CTLA_PUBKEY] ||
-	    !parse_endpoint(mnl_attr_get_str(tb[OSTP_CTLA_ENDPOINT]), &p.endpoint.addr,
-			    &p.endpoint.len)) {
-		send_status(fd, req, EINVAL, "a peer needs an endpoint and a key");
-		return;
-	}
-	if (tb[OSTP_CTLA_ALLOWED]) {
-		if (!allowed_valid(mnl_attr_get_str(tb[OSTP_CTLA_ALLOWED]))) {
-			send_status(fd, req, EINVAL, "bad allowed prefix");
-			return;
-		}
-		snprintf(p.allowed, sizeof(p.allowed), "%s", mnl_attr_get_str(tb[OSTP_CTLA_ALLOWED]));
-	}
-	snprintf(p.name, sizeof(p.name), "%s", name);
-	memcpy(p.key, mnl_attr_get_payload(tb[OSTP_CTLA_PUBKEY]), 32);
+	snprintf(p.name, sizeof(p.name), "%s", r->name);
+	p.endpoint = r->endpoint;
+	memcpy(p.key, r->key, sizeof(p.key));
+	snprintf(p.allowed, sizeof(p.allowed), "%s", r->allowed);
 	err = rtable_peer_add(d, &p);
-	send_status(fd, req, -err, err == -EEXIST ? "peer exists"
-			       : err == -ENOSPC ? "too many peers" : NULL);
+	return put_status(cl, &r->hdr, -err, err == -EEXIST ? "peer exists"
+				: err == -ENOSPC ? "too many peers" : NULL);
 }
 
-static void peer_list(struct ostpd *d, int fd, const struct nlmsghdr *req)
+static int close_user(struct ostpd *d, struct ctl_client *cl, const struct ctlreq *r)
 {
-	_Alignas(struct nlmsghdr) char buf[CTL_BUF];
-	char ep[ENDPOINT_STRLEN];
-	struct nlmsghdr *nlh;
-
-	for (size_t i = 0; i < d->n_peers; i++) {
-		const struct daemon_peer *p = &d->peers[i];
-
-		nlh = reply_header(buf, req, NLM_F_MULTI);
-		mnl_attr_put_strz(nlh, OSTP_CTLA_PEER_NAME, p->name);
-		mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT,
-				  endpoint_format((const struct sockaddr *)&p->endpoint.addr, ep, sizeof(ep)));
-		mnl_attr_put(nlh, OSTP_CTLA_PUBKEY, 32, p->key);
-		mnl_attr_put_strz(nlh, OSTP_CTLA_ALLOWED, p->allowed);
-		mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, p->from_config ? 0 : 1);
-		send_msg(fd, nlh);
-	}
-	nlh = reply_header(buf, req, NLM_F_MULTI);
-	nlh->nlmsg_type = NLMSG_DONE;
-	send_msg(fd, nlh);
-}
-
-static void close_user(struct ostpd *d, int fd, const struct nlmsghdr *req)
-{
-	const struct nlattr *tb[OSTP_CTLA_MAX + 1] = { 0 };
-	const char *user;
 	int n = 0;
 
-	if (parse_request(fd, req, tb, OSTP_CTLA_USER, "a user name is required") < 0)
-		return;
-	user = mnl_attr_get_str(tb[OSTP_CTLA_USER]);
 	for (struct conn *c = d->conns; c; c = c->next) {
-		if (!c->dead && strcmp(c->user, user) == 0) {
+		if (!c->dead && strcmp(c->user, r->user) == 0) {
 			conn_close(d, c, OSTP_CLOSE_REVOKED, "closed by the administrator");
 			n++;
 		}
 	}
-	send_status(fd, req, n ? 0 : ENOENT, n ? NULL : "no session of that user");
+	return put_status(cl, &r->hdr, n ? 0 : ENOENT, n ? NULL : "no session of that user");
 }
 
-static void handle(struct ostpd *d, int fd, const char *buf, ssize_t len)
+static int start_dump(struct ostpd *d, struct ctl_client *cl, const struct ctlreq *r)
 {
-	const struct nlmsghdr *req = (const struct nlmsghdr *)buf;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
+	cl->dump_cmd = r->cmd;
+	cl->dump_req = r->hdr;
+	cl->dump_below = UINT64_MAX;
+	cl->dump_i = cl->dump_j = 0;
+	cl->dump_runtime = false;
+	return dump_more(d, cl);
+}
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
-	    (cred.uid != 0 && cred.uid != getuid())) {
-		log_warn("control: request from uid %u refused", (unsigned)cred.uid);
-		return;
-	}
-	if (len < (ssize_t)sizeof(*req) || !mnl_nlmsg_ok(req, (int)len))
-		return;
-	switch (req->nlmsg_type) {
+/* Acts on a parsed request and queues its replies; -1 when they do not fit. */
+static int dispatch(struct ostpd *d, struct ctl_client *cl, const struct ctlreq *r)
+{
+	switch (r->cmd) {
 	case OSTP_CTL_GET_INFO:
-		get_info(d, fd, req);
-		break;
+		return put_info(d, cl, &r->hdr);
 	case OSTP_CTL_GET_SESSIONS:
-		get_sessions(d, fd, req);
-		break;
+	case OSTP_CTL_ROUTE_LIST:
+	case OSTP_CTL_PEER_LIST:
+		return start_dump(d, cl, r);
 	case OSTP_CTL_RELOAD:
 		if (!d->cfg.has_server)
-			send_status(fd, req, EOPNOTSUPP, "not a server");
-		else if (ocs_reload(d) < 0)
-			send_status(fd, req, EINVAL, "reload failed; see the daemon's log");
-		else
-			send_status(fd, req, 0, NULL);
-		break;
+			return put_status(cl, &r->hdr, EOPNOTSUPP, "not a server");
+		if (ocs_reload(d) < 0)
+			return put_status(cl, &r->hdr, EINVAL, "reload failed; see the daemon's log");
+		return put_status(cl, &r->hdr, 0, NULL);
 	case OSTP_CTL_CLOSE_USER:
-		close_user(d, fd, req);
-		break;
+		return close_user(d, cl, r);
 	case OSTP_CTL_SHUTDOWN:
 		log_info("shutdown requested over the control socket");
 		d->quit = true;
-		send_status(fd, req, 0, NULL);
-		break;
+		return put_status(cl, &r->hdr, 0, NULL);
 	case OSTP_CTL_ROUTE_ADD:
 	case OSTP_CTL_ROUTE_DEL:
-		route_cmd(d, fd, req);
-		break;
-	case OSTP_CTL_ROUTE_LIST:
-		route_list(d, fd, req);
-		break;
+		return route_cmd(d, cl, r);
 	case OSTP_CTL_PEER_ADD:
 	case OSTP_CTL_PEER_DEL:
-		peer_cmd(d, fd, req);
-		break;
-	case OSTP_CTL_PEER_LIST:
-		peer_list(d, fd, req);
-		break;
-	default:
-		send_status(fd, req, EOPNOTSUPP, "unknown request");
+		return peer_cmd(d, cl, r);
 	}
+	/* ctlreq_parse() let no other command through */
+	return put_status(cl, &r->hdr, EOPNOTSUPP, "unknown request");
+}
+
+/* ---- client I/O ------------------------------------------------------------ */
+
+static void set_events(struct ostpd *d, struct ctl_client *cl, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = &cl->w };
+
+	epoll_ctl(d->ep, EPOLL_CTL_MOD, cl->w.fd, &ev);
+}
+
+/* Sends what is queued and builds more of a listing as it drains.
+ * 1: everything is sent (the client can be closed); 0: the socket is full
+ * (or the loop's turn is up) and the client waits for EPOLLOUT; -1: the
+ * client is gone or its queue overflowed. */
+static int client_flush(struct ostpd *d, struct ctl_client *cl)
+{
+	for (int refills = 0;;) {
+		while (cl->head < cl->tail) {
+			const struct nlmsghdr *nlh = (const struct nlmsghdr *)(cl->q + cl->head);
+			ssize_t n = send(cl->w.fd, nlh, nlh->nlmsg_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return 0;
+			if (n < 0) {
+				log_debug("control reply: %s", strerror(errno));
+				return -1;
+			}
+			cl->head += MNL_ALIGN(nlh->nlmsg_len);
+			cl->deadline = now_ms() + CTL_IDLE_MS;
+		}
+		if (cl->q) {
+			memset(cl->q, 0, cl->tail);
+			cl->head = cl->tail = 0;
+		}
+		if (!cl->dump_cmd)
+			return 1;
+		if (refills++ == CTL_REFILLS)
+			return 0;   /* EPOLLOUT is armed and fires again at once */
+		if (dump_more(d, cl) < 0) {
+			log_warn("control: reply queue of a client full, closed");
+			return -1;
+		}
+	}
+}
+
+static void client_read(struct ostpd *d, struct ctl_client *cl)
+{
+	/* One more byte than a request may have: a longer record is seen
+	 * (MSG_TRUNC gives its real length) and refused, not cut short. */
+	_Alignas(struct nlmsghdr) uint8_t buf[CTLREQ_MAX + 1];
+	struct ctlreq req;
+	enum ctlreq_err err;
+	ssize_t n;
+	int rc;
+
+	memset(buf, 0, sizeof(buf));
+	n = recv(cl->w.fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_close(d, cl);
+		return;
+	}
+	if ((size_t)n > CTLREQ_MAX) {
+		log_warn("control: request of %zd bytes refused (at most %d)", n, CTLREQ_MAX);
+		n = CTLREQ_MAX + 1;
+	}
+	/* One request per connection: what the client sends after it stays
+	 * unread and goes away with the connection. */
+	cl->answered = true;
+	cl->deadline = now_ms() + CTL_IDLE_MS;
+	err = ctlreq_parse(buf, (size_t)n, &req);
+	rc = err ? put_status(cl, &req.hdr, ctlreq_errno(err), req.why)
+		 : dispatch(d, cl, &req);
+	if (rc < 0) {
+		log_warn("control: reply queue of a client full, closed");
+		client_close(d, cl);
+		return;
+	}
+	rc = client_flush(d, cl);
+	if (rc != 0)
+		client_close(d, cl);
+	else
+		set_events(d, cl, EPOLLOUT);
+}
+
+static void on_timer(struct ostpd *d)
+{
+	struct ctl_clients *cc = d->ctlc;
+	uint64_t ticks, now = now_ms();
+
+	while (read(cc->timer_w.fd, &ticks, sizeof(ticks)) > 0)
+		;
+	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *cl = &cc->slot[i];
+
+		if (cl->w.fd >= 0 && now >= cl->deadline) {
+			log_info("control: client made no progress for %d ms, closed", CTL_IDLE_MS);
+			client_close(d, cl);
+		}
+	}
+}
+
+void ctl_on_client(struct ostpd *d, struct watch *w, uint32_t events)
+{
+	struct ctl_client *cl = (struct ctl_client *)w;
+	int rc;
+
+	(void)events;   /* the socket's own state is what counts, see ctl_clients */
+	if (!d->ctlc)
+		return;
+	if (w == &d->ctlc->timer_w) {
+		on_timer(d);
+		return;
+	}
+	if (cl->w.fd < 0)
+		return;
+	if (!cl->answered) {
+		client_read(d, cl);
+		return;
+	}
+	rc = client_flush(d, cl);
+	if (rc != 0)
+		client_close(d, cl);
+}
+
+/* A free slot; when all are taken the oldest client is closed for it. */
+static struct ctl_client *slot_get(struct ostpd *d)
+{
+	struct ctl_clients *cc = d->ctlc;
+	struct ctl_client *oldest = NULL;
+
+	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *cl = &cc->slot[i];
+
+		if (cl->w.fd < 0)
+			return cl;
+		if (!oldest || cl->seq < oldest->seq)
+			oldest = cl;
+	}
+	log_info("control: %d clients connected, closed the oldest", CTL_MAX_CLIENTS);
+	client_close(d, oldest);
+	return oldest;
 }
 
 void ctl_on_readable(struct ostpd *d)
 {
-	for (int i = 0; i < 16; i++) {
-		struct timeval tv = { .tv_sec = 1 };
-		_Alignas(struct nlmsghdr) char buf[CTL_BUF];
-		ssize_t n;
-		int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	for (int i = 0; i < CTL_ACCEPT_BATCH; i++) {
+		struct ucred cred;
+		socklen_t clen = sizeof(cred);
+		struct ctl_client *cl;
+		int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
 			return;
-		/* one short blocking exchange: ostpctl sends its request right
-		 * after connecting, and a stuck client costs at most a second */
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n > 0)
-			handle(d, fd, buf, n);
-		close(fd);
+		/* The file's mode already keeps everyone but root out; this
+		 * is the second lock, on the credentials of connect(). */
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+		    (cred.uid != 0 && cred.uid != getuid())) {
+			log_warn("control: request from uid %u refused", (unsigned)cred.uid);
+			close(fd);
+			continue;
+		}
+		cl = slot_get(d);
+		if (watch_add(d, &cl->w, fd, W_CTLCLIENT, EPOLLIN) < 0) {
+			close(fd);
+			cl->w.fd = -1;
+			continue;
+		}
+		cl->seq = ++d->ctlc->next_seq;
+		cl->deadline = now_ms() + CTL_IDLE_MS;
+		if (d->ctlc->n++ == 0)
+			timer_arm(d, true);
 	}
+}
+
+void ctl_close(struct ostpd *d)
+{
+	struct ctl_clients *cc = d->ctlc;
+
+	if (cc) {
+		/* a SHUTDOWN's acknowledgement is queued: one last try */
+		for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
+			if (cc->slot[i].w.fd >= 0) {
+				if (cc->slot[i].answered)
+					client_flush(d, &cc->slot[i]);
+				client_close(d, &cc->slot[i]);
+			}
+		}
+		if (cc->timer_w.fd >= 0)
+			close(cc->timer_w.fd);
+		free(cc);
+		d->ctlc = NULL;
+	}
+	if (d->ctl_fd < 0)
+		return;
+	close(d->ctl_fd);
+	unlink(d->ctl_path);
+	d->ctl_fd = -1;
 }

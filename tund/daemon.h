@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "admit.h"
 #include "config.h"
 #include "endpoint.h"
 #include "prefix.h"
@@ -19,9 +20,12 @@
 #include "wire.h"
 
 #define MAX_LISTEN      8
-/* Connections still handshaking beyond the session limit are refused, so
- * a flood of idle sockets cannot grow memory without bound. */
-#define MAX_HANDSHAKING 1024
+/* Descriptors ostpd holds besides its sessions: listeners, TUN, epoll,
+ * signalfd, eventfd, netlink, control socket and its clients, the
+ * reserve, log. */
+#define FD_OVERHEAD     64
+/* How long the listeners rest when no descriptor can be had at all. */
+#define ACCEPT_PAUSE_MS 100
 #define TUN_BATCH       64      /* packets read from the TUN per wakeup */
 #define SOCK_READ_MAX   (256u * 1024u)
 #define TUN_PKT_MAX     65536u
@@ -66,7 +70,7 @@ struct daemon_peer {
 };
 
 /* What an epoll event points at. */
-enum watch_kind { W_TUN, W_LISTEN, W_SIGNAL, W_CONTROL, W_AUTH, W_CONN };
+enum watch_kind { W_TUN, W_LISTEN, W_SIGNAL, W_CONTROL, W_AUTH, W_CONN, W_CTLCLIENT };
 struct watch {
 	enum watch_kind kind;
 	int fd;
@@ -89,6 +93,7 @@ struct conn {
 	uint64_t created_ms, established_ms;
 	uint16_t spw;
 	struct counters ctr;
+	struct admit_ticket adm;         /* server: counted until authenticated */
 };
 
 struct ostpd {
@@ -99,6 +104,13 @@ struct ostpd {
 	struct authq *authq;
 	uint64_t next_conn_id;
 	struct watch listen_w[MAX_LISTEN];
+	struct admit *admit;             /* server: admission control */
+	uint64_t admit_next;             /* when admit_tick() wants to run */
+	int reserve_fd;                  /* spent to refuse a connection at EMFILE */
+	uint64_t listen_paused_until;    /* 0: listeners armed */
+	uint64_t fd_window_start;        /* descriptor shortage, rate-limited log */
+	unsigned fd_shed, fd_refused;
+	unsigned nofile_limit;
 	int tun_fd;
 	char ifname[IFNAMSIZ];
 	unsigned ifindex;
@@ -108,6 +120,7 @@ struct ostpd {
 	int sig_fd;
 	int ctl_fd;
 	char ctl_path[108];
+	struct ctl_clients *ctlc;        /* connected control clients (ctlsock.c) */
 
 	struct conn *conns;
 	size_t n_conns, n_established;
@@ -149,6 +162,9 @@ struct conn *conn_new(struct ostpd *d, int fd, enum conn_kind kind, const char *
 void conn_close(struct ostpd *d, struct conn *c, uint8_t reason, const char *why);
 void conn_on_io(struct ostpd *d, struct conn *c, uint32_t events);
 void conn_flush(struct ostpd *d, struct conn *c);
+/* Bytes read from c's socket into its session, events handled; with
+ * n == 0 it handles input the session held (during a password check). */
+void conn_feed(struct ostpd *d, struct conn *c, const uint8_t *buf, size_t n);
 void conn_tick(struct ostpd *d, struct conn *c, uint64_t now);
 void conn_reap(struct ostpd *d);
 /* Daemon shutdown: authenticated close of every session, lingering
@@ -189,6 +205,11 @@ uint64_t tun_check_stall(struct ostpd *d, uint64_t now);
 /* ocs.c: the server role */
 int ocs_listen(struct ostpd *d);
 void ocs_on_accept(struct ostpd *d, int lfd);
+/* Timers of the server role: admission summaries, paused listeners.
+ * Returns when it wants to run next. */
+uint64_t ocs_tick(struct ostpd *d, uint64_t now);
+/* Listeners off until the given time (descriptors ran out). */
+void ocs_pause_listeners(struct ostpd *d, uint64_t until);
 void ocs_on_auth(struct ostpd *d, struct conn *c, const struct ostp_event *ev);
 void ocs_on_established(struct ostpd *d, struct conn *c);
 struct auth_job;
@@ -205,6 +226,8 @@ void upstream_free(struct ostpd *d);
 /* ctlsock.c */
 int ctl_open(struct ostpd *d);
 void ctl_on_readable(struct ostpd *d);
+/* A W_CTLCLIENT watch: one control client, or the timer of their deadlines. */
+void ctl_on_client(struct ostpd *d, struct watch *w, uint32_t events);
 void ctl_close(struct ostpd *d);
 
 #endif

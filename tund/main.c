@@ -6,6 +6,9 @@
  * runs at an arbitrary point.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <getopt.h>
 #include <sched.h>
 #include <sodium.h>
@@ -131,6 +134,59 @@ static int setup_auth_files(struct ostpd *d)
 	return 0;
 }
 
+/* Every session and every connection still handshaking holds one
+ * descriptor; running out makes accept fail (ocs.c copes, but slowly),
+ * so ask for enough at start and say so when the hard limit is lower. */
+static void check_nofile(struct ostpd *d)
+{
+	const struct ostpd_server *sv = &d->cfg.server;
+	rlim_t need = (rlim_t)sv->max_sessions + sv->max_unauth + FD_OVERHEAD;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < need) {
+		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	d->nofile_limit = rl.rlim_cur > UINT_MAX ? UINT_MAX : (unsigned)rl.rlim_cur;
+	if (rl.rlim_cur < need)
+		log_warn("open files limit %u is below the %llu that max_sessions %u and "
+			 "max_unauth %u need; raise it (LimitNOFILE= in the systemd unit)",
+			 d->nofile_limit, (unsigned long long)need, sv->max_sessions, sv->max_unauth);
+}
+
+static int setup_admission(struct ostpd *d)
+{
+	const struct ostpd_server *sv = &d->cfg.server;
+	struct admit_config ac = {
+		.max_unauth = sv->max_unauth,
+		.max_unauth_per_source = sv->max_unauth_per_source,
+		.max_logins_per_source = sv->max_logins_per_source,
+		.max_logins_per_user = sv->max_logins_per_user,
+		.penalty_authfail = sv->penalty_authfail,
+		.penalty_noauth = sv->penalty_noauth,
+		.penalty_min = sv->penalty_min,
+		.penalty_max = sv->penalty_max,
+		.source_prefix4 = sv->source_prefix4,
+		.source_prefix6 = sv->source_prefix6,
+		.max_sources = sv->max_sources,
+		.exempt = sv->penalty_exempt,
+		.n_exempt = sv->n_penalty_exempt,
+	};
+
+	if (!d->cfg.has_server)
+		return 0;
+	check_nofile(d);
+	d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (admit_new(&d->admit, &ac) < 0) {
+		log_error("admission control: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int setup_tun(struct ostpd *d)
 {
 	int err;
@@ -237,6 +293,8 @@ static int wait_ms(const struct ostpd *d, uint64_t now, uint64_t next_tick)
 {
 	uint64_t next = next_tick;
 
+	if (d->admit && d->admit_next < next)
+		next = d->admit_next;
 	if (d->cfg.has_client && !d->upstream && d->reconnect_at < next)
 		next = d->reconnect_at;
 	return next <= now ? 0 : (int)(next - now);
@@ -280,6 +338,7 @@ static void run(struct ostpd *d)
 			case W_LISTEN: ocs_on_accept(d, w->fd); break;
 			case W_SIGNAL: on_signal(d); break;
 			case W_CONTROL: ctl_on_readable(d); break;
+			case W_CTLCLIENT: ctl_on_client(d, w, evs[i].events); break;
 			case W_AUTH: authq_on_ready(d); break;
 			case W_CONN: conn_on_io(d, (struct conn *)w, evs[i].events); break;
 			}
@@ -287,6 +346,8 @@ static void run(struct ostpd *d)
 		now = now_ms();
 		if (now >= next_tick)
 			next_tick = tick_all(d, now);
+		if (d->admit && now >= d->admit_next)
+			d->admit_next = ocs_tick(d, now);
 		conn_reap(d);
 		if (d->cfg.has_client && !d->upstream && !d->quit && now >= d->reconnect_at)
 			upstream_connect(d);
@@ -299,6 +360,9 @@ static void shutdown_all(struct ostpd *d)
 	conn_close_all(d, OSTP_CLOSE_SHUTDOWN, "daemon shutting down");
 	authq_stop(d);
 	conn_reap(d);
+	admit_free(d->admit);
+	if (d->reserve_fd >= 0)
+		close(d->reserve_fd);
 	ctl_close(d);
 	for (size_t i = 0; i < d->n_listen; i++)
 		close(d->listen_fd[i]);
@@ -320,7 +384,7 @@ static void shutdown_all(struct ostpd *d)
 
 int main(int argc, char **argv)
 {
-	static struct ostpd d = { .tun_fd = -1, .sig_fd = -1, .ctl_fd = -1 };
+	static struct ostpd d = { .tun_fd = -1, .sig_fd = -1, .ctl_fd = -1, .reserve_fd = -1 };
 	const char *path = "/etc/ostp/ostpd.conf";
 	bool check_only = false;
 	char err[512];
@@ -364,7 +428,7 @@ int main(int argc, char **argv)
 	d.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!d.pkt || !d.seg || !d.rbuf || d.ep < 0 || rtable_load_config_peers(&d) < 0 ||
 	    setup_signals(&d) < 0 ||
-	    setup_auth_files(&d) < 0 || upstream_init(&d) < 0 || setup_tun(&d) < 0 ||
+	    setup_auth_files(&d) < 0 || setup_admission(&d) < 0 || upstream_init(&d) < 0 || setup_tun(&d) < 0 ||
 	    (d.cfg.has_server && ocs_listen(&d) < 0) || ctl_open(&d) < 0) {
 		shutdown_all(&d);
 		return 1;

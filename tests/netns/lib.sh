@@ -617,3 +617,96 @@ iperf3_check() {
 	[ "$IPERF_BPS" -gt 0 ] || fail "$desc: iperf3 received 0 bits/s"
 	ok "$desc: iperf3 ${secs}s: $((IPERF_BPS / 1000000)) Mbit/s received"
 }
+
+# ---- floods and admission control (test_flood_*.sh, test_fd_exhaust.sh) ------
+
+# The attack and login tool (tests/flood.c).
+: "${FLOOD:=$OSTP_BUILD/flood}"
+case $FLOOD in /*) ;; *) FLOOD=$OSTP_TOP/$FLOOD ;; esac
+
+need_flood() {
+	[ -x "$FLOOD" ] || fail "no flood tool at $FLOOD (make BUILD=... $FLOOD)"
+}
+
+# ns_attacker NAME ADDR: ns_add, with the whole range of local ports: a
+# flood that reconnects for 20 s must not run out of them.
+ns_attacker() {
+	ns_add "$1" "$2"
+	nsx "${NS_OF[$1]}" sysctl -qw net.ipv4.ip_local_port_range="1024 65000" ||
+		fail "sysctl in ${NS_OF[$1]}"
+}
+
+# admit_lines LINE...: ADMIT_LINES=(LINE...), admission-control lines for
+# write_server_conf.  OSTP_NO_ADMIT=1 leaves them out, to see how a server
+# that predates them (and refuses them as unknown options) fares under the
+# same load.
+ADMIT_LINES=()
+admit_lines() {
+	if [ "${OSTP_NO_ADMIT:-0}" = 1 ]; then
+		ADMIT_LINES=()
+		say "OSTP_NO_ADMIT=1: no admission-control options in the server configuration"
+	else
+		# shellcheck disable=SC2034  # read by the tests
+		ADMIT_LINES=("$@")
+	fi
+}
+
+# set_log_level FILE LEVEL: the global log_level of a configuration written
+# by write_server_conf or write_client_conf (they write "debug").
+set_log_level() {
+	sed -i "s/^log_level = .*/log_level = \"$2\"/" "$1" || fail "set_log_level $1"
+}
+
+# start_ostpd_nofile NAME NS CONF N: start_ostpd under an open-files limit
+# of N (soft and hard), through a wrapper that execs the daemon, so
+# DPID[NAME] is still the daemon's PID.
+start_ostpd_nofile() {
+	local name=$1 ns=$2 conf=$3 nofile=$4 w
+	w=$T_DIR/ostpd-nofile-$nofile
+	printf '#!/bin/sh\nulimit -n %s || exit 1\nexec "%s" "$@"\n' "$nofile" "$OSTPD" > "$w"
+	chmod 0755 "$w"
+	OSTPD=$w start_ostpd "$name" "$ns" "$conf"
+}
+
+# cpu_ticks PID: CPU time the process used so far, user + system, all its
+# threads, in clock ticks (getconf CLK_TCK a second).
+cpu_ticks() {
+	local st
+	st=$(cat "/proc/$1/stat" 2> /dev/null) || return 1
+	st=${st##*) }
+	# shellcheck disable=SC2086
+	set -- $st
+	echo $((${12} + ${13}))
+}
+# shellcheck disable=SC2034  # read by the tests
+CLK_TCK=$(getconf CLK_TCK 2> /dev/null || echo 100)
+
+# kv FILE KEY: KEY's value in the last key=value result line (mode=...)
+# of a flood output file; empty when missing.
+kv() {
+	grep '^mode=' "$1" 2> /dev/null | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# flood_login NS USER PASSWORD [SECS]: one login with the flood tool, to be
+# ESTABLISHED within SECS (default 5) of its first connect, retrying what
+# the server answers busy or refuses.  The result line in LOGIN_LINE, the
+# time in LOGIN_MS; returns the tool's status.
+flood_login() {
+	local ns=$1 user=$2 pw=$3 secs=${4:-5} rc out=$T_DIR/login.out
+	nsx "$ns" timeout -k 5 $((secs + 20)) "$FLOOD" login -s "$SRV_UNDERLAY:$SRV_PORT" \
+		-k "$SERVER_KEY" -u "$user" -p "$pw" -T "$secs" > "$out" 2>&1
+	rc=$?
+	cat "$out" >> "$T_DIR/logins.out"
+	LOGIN_LINE=$(grep '^mode=' "$out" | tail -n 1)
+	[ -n "$LOGIN_LINE" ] || LOGIN_LINE="no result (status $rc): $(tail -n 3 "$out" | tr '\n' ' ')"
+	LOGIN_MS=$(kv "$out" ms)
+	return $rc
+}
+
+# check_flood_login NS USER PASSWORD DESC: flood_login must succeed within 5 s.
+check_flood_login() {
+	flood_login "$1" "$2" "$3" 5 ||
+		fail "$4: login of $2 failed: $LOGIN_LINE"
+	[ "${LOGIN_MS:-99999}" -le 5000 ] || fail "$4: login of $2 took $LOGIN_MS ms: $LOGIN_LINE"
+	ok "$4: $2 logged in, ESTABLISHED after $LOGIN_MS ms ($(kv "$T_DIR/login.out" attempts) attempt(s), $(kv "$T_DIR/login.out" busy) busy)"
+}

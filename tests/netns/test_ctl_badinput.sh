@@ -1,12 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: ISC
 # ostpctl and bad input: an unknown interface, a daemon that is not
-# running, malformed prefixes and endpoints and keys, a user name of 65
-# bytes, a caller who is not root, command-line mistakes.  Each gets one
-# clear "ostpctl: ..." line (usage errors: the usage) and the documented
-# exit status (1 usage, 2 kernel or daemon), and nothing changes: links,
-# addresses, routes, processes, the daemon's tables and files are
-# compared before and after.
+# running, malformed prefixes and endpoints and keys (an all-zero key
+# too), a user name of 65 bytes, a caller who is not root, command-line
+# mistakes.  Each gets one clear "ostpctl: ..." line (usage errors: the
+# usage) and the documented exit status (1 usage, 2 kernel or daemon).
+# Then raw requests ostpctl never sends (tests/netns/ctlraw.py): nlmsg_len
+# of 2^31 and 2^32-1, records too short and too long, broken attributes,
+# a PEER_ADD with an all-zero key, and a bare 16-byte CLOSE_USER right
+# after a valid CLOSE_USER of ian, which must not close ian again.  Each
+# gets an error reply, and nothing changes: links, addresses, routes,
+# processes, the daemon's tables and files are compared before and after.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ctl_lib.sh"
 lib_init
@@ -113,6 +117,10 @@ expect 1 "peer endpoint with port 0" "$NS_SRV" "${S[@]}" peer add p1 endpoint 19
 expect 1 "peer key that is not base64" "$NS_SRV" "${S[@]}" peer add p1 endpoint 198.18.0.9:7000 key 'abc!'
 expect 1 "peer key of 31 bytes" "$NS_SRV" "${S[@]}" peer add p1 endpoint 198.18.0.9:7000 \
 	key "$(head -c 31 /dev/zero | base64)"
+# 32 bytes of base64, but ostpd.conf would refuse it: so must ostpctl
+expect 1 "peer key of 32 zero bytes" "$NS_SRV" "${S[@]}" peer add p1 endpoint 198.18.0.9:7000 \
+	key "$(head -c 32 /dev/zero | base64)"
+grep -q 'not a valid Ed25519 public key' "$T_DIR/ctl.err" || fail "all-zero key: $CTL_ERR"
 
 # ---- user names -----------------------------------------------------------------
 expect 1 "route add with a 65-byte user name" "$NS_SRV" "${S[@]}" \
@@ -163,6 +171,48 @@ ctlx "$NS_SRV" help
 ctlx "$NS_SRV" route help
 [ "$CTL_RC" = 0 ] && grep -q 'route add|del PREFIX dev IFNAME' "$T_DIR/ctl.out" || fail "route help"
 ok "help and route help: exit 0, usage on stdout"
+
+# ---- raw requests --------------------------------------------------------------------
+RAW=$OSTP_TOP/tests/netns/ctlraw.py
+SSOCK=$T_DIR/run-s/ostps.sock
+# raw DESC WANT KIND ARGS...: one reply, matching the ERE WANT, then EOF
+raw() {
+	local desc=$1 want=$2
+	shift 2
+	nsx "$NS_SRV" timeout 20 "$PY" "$RAW" send "$SSOCK" "$@" > "$T_DIR/raw.out" 2>&1
+	{ head -n 1 "$T_DIR/raw.out" | grep -Eq -- "$want" &&
+		[ "$(sed -n 2p "$T_DIR/raw.out")" = EOF ]; } ||
+		fail "$desc: got '$(tr '\n' '|' < "$T_DIR/raw.out")', want '$want' then EOF"
+	ok "$desc: $(head -n 1 "$T_DIR/raw.out")"
+}
+LENERR='^ERR 22 nlmsg_len does not match the bytes received$'
+raw "GET_INFO of 16 bytes, nlmsg_len 0x80000000" "$LENERR" len 0x80000000 16
+raw "GET_INFO of 16 bytes, nlmsg_len 0xFFFFFFFF" "$LENERR" len 0xffffffff 16
+raw "GET_INFO of 16 bytes, nlmsg_len 17" "$LENERR" len 17 16
+raw "GET_INFO of 16 bytes, nlmsg_len 15" "$LENERR" len 15 16
+raw "a record of 8 bytes" '^ERR 22 request shorter than a netlink header$' short
+raw "a record of 9016 bytes" '^ERR 90 request longer than 8192 bytes$' long
+raw "an attribute longer than the message" '^ERR 22 malformed attribute' badattr
+raw "a string attribute without its NUL" '^ERR 22 malformed attribute' nonul
+raw "a PEER_ADD with a 31-byte key" '^ERR 22 malformed attribute' keylen
+raw "an unknown command" '^ERR 95 unknown request$' unknown
+raw "a PEER_ADD with an all-zero key" '^ERR 22 bad key: not a valid Ed25519 public key$' \
+	peer_add p0 198.18.0.9:7000 "$(printf '0%.0s' {1..64})"
+
+# A bare CLOSE_USER right after a valid one of ian: the old parser read
+# the user name left in its buffer and closed ian's new session again.
+mark_s=$(log_mark srv)
+mark_i=$(log_mark ian)
+raw "CLOSE_USER ian" '^ERR 0$' close_user ian
+wait_tunnel ian ian "$mark_i"
+mark_up=$(log_mark ian)
+raw "a bare 16-byte CLOSE_USER, nlmsg_len 0x80000000, after it" "$LENERR" len 0x80000000 19
+raw "a bare 16-byte CLOSE_USER after it" '^ERR 22 a user name is required$' len 16 19
+sleep 1
+n=$(log_count srv 'closed by the administrator' "$mark_s")
+[ "$n" = 1 ] || fail "the administrator closed ian's sessions $n times, want 1"
+log_has ian 'closed' "$mark_up" && fail "ian's new session was closed"
+ok "the bare CLOSE_USER requests closed nothing (ian closed once, by the valid request)"
 
 # ---- nothing changed ------------------------------------------------------------------
 snapshot > "$T_DIR/after" 2>&1

@@ -14,7 +14,10 @@ topo_init 2                      # c1: the real client, c2: the idle sockets
 C1=${NS_OF[c1]} C2=${NS_OF[c2]}
 make_server_key
 add_user ian ian-secret
-write_server_conf "$T_DIR/srv.conf" "handshake_timeout = 2"
+# the idle connections come from one source: lift its cap and penalty,
+# this test is about the handshake deadline (test_flood_conn.sh tests them)
+write_server_conf "$T_DIR/srv.conf" "handshake_timeout = 2" \
+	"max_unauth_per_source = 1000" "penalty_noauth = 0"
 write_client_conf "$T_DIR/ian.conf" ian
 start_ostpd srv "$NS_SRV" "$T_DIR/srv.conf"
 wait_server_up srv
@@ -102,10 +105,10 @@ ok "all $N_HALF idle connections closed by the server after ${min_age}..${max_ag
 [ "$(getj failed_opens)" -eq 0 ] || fail "$(getj failed_opens) connection attempts failed"
 [ "$(getj min_held)" -ge $((N_HALF - 20)) ] || fail "only $(getj min_held) connections were held at one point"
 ok "$(getj later_closed) reopened idle connections closed too; at least $(getj min_held) held at any time, no connection refused"
-n_to=$(log_count srv '^INFO: 198\.18\.0\.3:[0-9]+: closed: timed out$')
+n_to=$(log_count srv '^(INFO|DEBUG): 198\.18\.0\.3:[0-9]+: closed: timed out$')
 [ "$n_to" -ge $((N_HALF + $(getj later_closed))) ] ||
 	fail "server logged $n_to 'closed: timed out' for the idle connections, expected $((N_HALF + $(getj later_closed)))"
-log_has srv 'refused: too many connections' && fail "the server refused connections"
+log_has srv ': refused: ' && fail "the server refused connections"
 ok "server logged 'closed: timed out' $n_to times"
 log_has srv 'user ian: closed' && fail "ian's session was closed"
 check_ping "$C1" "$SRV_V4" "ian -> server after the idle connections"
