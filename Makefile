@@ -4,6 +4,13 @@
 # bench, install, clean.  Every source directory is picked up by wildcard so
 # adding a file needs no edit here.
 #
+#   lib/*.c        libostp.a, the protocol core (sans I/O)
+#   lib/common/*.c libostpcommon.a, what ostpd and ostpctl share: netlink,
+#                  configuration, prefixes, endpoints, keys, text and atomic
+#                  files, passwords, the trusted users list, the control
+#                  protocol header
+#   tund/*.c       ostpd;  ctl/*.c  ostpctl
+#
 #   make WERROR=1            warnings are errors (CI)
 #   make check NETNS=0       skip the network-namespace tests
 #   make fuzz-smoke FUZZ_SECONDS=60
@@ -54,11 +61,12 @@ OSTP_LDFLAGS = -pthread $(SAN_FLAGS) -Wl,-z,relro -Wl,-z,now \
 DEPFLAGS = -MMD -MP
 
 # ---- sources --------------------------------------------------------------
+# Not recursive: lib/common/ is a library of its own, kept out of the core.
 LIB_SRCS     := $(wildcard lib/*.c)
+COMMON_SRCS  := $(wildcard lib/common/*.c)
 TUND_SRCS    := $(wildcard tund/*.c)
 TUND_MOD_SRCS := $(filter-out tund/main.c,$(TUND_SRCS))
 CTL_SRCS     := $(wildcard ctl/*.c)
-RTNL_SRCS    := $(wildcard tund/rtnl.c)
 UNIT_SRCS    := $(wildcard tests/unit/test_*.c)
 # Other .c files in tests/unit/ are helpers shared by every unit test.
 UNIT_HELP_SRCS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
@@ -75,15 +83,16 @@ NETNS_SAN_TESTS := $(addprefix tests/netns/,test_ping.sh test_badinput.sh \
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIB_OBJS      := $(call obj,$(LIB_SRCS))
+COMMON_OBJS   := $(call obj,$(COMMON_SRCS))
 TUND_OBJS     := $(call obj,$(TUND_SRCS))
 TUND_MOD_OBJS := $(call obj,$(TUND_MOD_SRCS))
 CTL_OBJS      := $(call obj,$(CTL_SRCS))
-RTNL_OBJS     := $(call obj,$(RTNL_SRCS))
 UNIT_OBJS     := $(call obj,$(UNIT_SRCS))
 UNIT_HELP_OBJS := $(call obj,$(UNIT_HELP_SRCS))
 UNIT_BINS     := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
 
 LIBOSTP  := $(BUILD)/libostp.a
+LIBCOMMON := $(BUILD)/libostpcommon.a
 LIBTUND  := $(if $(TUND_MOD_OBJS),$(BUILD)/libtund.a)
 LIBTHELP := $(if $(UNIT_HELP_OBJS),$(BUILD)/libtesthelp.a)
 OSTPD    := $(if $(wildcard tund/main.c),$(BUILD)/ostpd)
@@ -102,13 +111,23 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(OSTP_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-# Tests may include daemon headers and get Check's flags.
+# The shared library's headers keep their plain names ("config.h",
+# "rtnl.h"); the core is compiled without them, so it cannot come to
+# depend on them.
+$(COMMON_OBJS) $(TUND_OBJS) $(CTL_OBJS): OSTP_CFLAGS += -Ilib/common
+
+# Tests may include daemon and shared-library headers and get Check's flags.
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(OSTP_CFLAGS) -Itund -Itests/unit $(CHECK_CFLAGS) $(DEPFLAGS) \
+	$(CC) $(OSTP_CFLAGS) -Itund -Ilib/common -Itests/unit $(CHECK_CFLAGS) $(DEPFLAGS) \
 		-c $< -o $@
 
 $(LIBOSTP): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBCOMMON): $(COMMON_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -122,21 +141,23 @@ $(BUILD)/libtesthelp.a: $(UNIT_HELP_OBJS)
 	$(AR) rcs $@ $^
 
 # The daemon gets every module as an object, not through libtund.a, so a
-# module that is only reached through a table is never dropped.
-$(BUILD)/ostpd: $(TUND_OBJS) $(LIBOSTP)
-	$(CC) $(OSTP_LDFLAGS) -o $@ $(TUND_OBJS) $(LIBOSTP) $(PKG_LIBS)
+# module that is only reached through a table is never dropped.  The
+# shared library and the core come after it: libostpcommon.a calls into
+# libostp.a (the trusted users list rules), so that order.
+$(BUILD)/ostpd: $(TUND_OBJS) $(LIBCOMMON) $(LIBOSTP)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $(TUND_OBJS) $(LIBCOMMON) $(LIBOSTP) $(PKG_LIBS)
 
-# ostpctl reuses the daemon's modules (rtnl, config, prefix, ...) through
-# libtund.a, so only what it calls is linked in; its sources include their
-# headers and ctl_proto.h from tund/.
-$(CTL_OBJS): OSTP_CFLAGS += -Itund
-$(BUILD)/ostpctl: $(CTL_OBJS) $(LIBTUND) $(LIBOSTP)
-	$(CC) $(OSTP_LDFLAGS) -o $@ $(CTL_OBJS) $(LIBTUND) $(LIBOSTP) $(PKG_LIBS)
+# ostpctl shares code with the daemon only through libostpcommon.a (and
+# the core); nothing of tund/ is on its include path or its link line.
+$(BUILD)/ostpctl: $(CTL_OBJS) $(LIBCOMMON) $(LIBOSTP)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $(CTL_OBJS) $(LIBCOMMON) $(LIBOSTP) $(PKG_LIBS)
 
+# A unit test links the daemon's modules, the shared library and the core
+# as archives, so it gets only what it calls.
 $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBTHELP) \
-		$(LIBTUND) $(LIBOSTP)
-	$(CC) $(OSTP_LDFLAGS) -o $@ $< $(LIBTHELP) $(LIBTUND) $(LIBOSTP) \
-		$(PKG_LIBS) $(CHECK_LIBS)
+		$(LIBTUND) $(LIBCOMMON) $(LIBOSTP)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $< $(LIBTHELP) $(LIBTUND) $(LIBCOMMON) \
+		$(LIBOSTP) $(PKG_LIBS) $(CHECK_LIBS)
 
 unit-bins: $(UNIT_BINS)
 
@@ -146,7 +167,7 @@ $(BUILD)/flood $(BUILD)/loadgen: $(BUILD)/%: tests/%.c $(LIBOSTP)
 	$(CC) $(filter-out -D_GNU_SOURCE,$(OSTP_CFLAGS)) $(OSTP_LDFLAGS) -o $@ $< \
 		$(LIBOSTP) $(PKG_LIBS)
 
--include $(patsubst %.o,%.d,$(LIB_OBJS) $(TUND_OBJS) $(CTL_OBJS) \
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(COMMON_OBJS) $(TUND_OBJS) $(CTL_OBJS) \
 	$(UNIT_OBJS) $(UNIT_HELP_OBJS))
 
 # ---- tests ----------------------------------------------------------------
@@ -265,11 +286,12 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libostp.a
 
 -include $(patsubst %.c,$(FUZZ_BUILD)/%.d,$(LIB_SRCS) $(FUZZ_SRCS))
 
-# fuzz_ctl runs the daemon's own control request parser, so it links the
-# tund modules that parser calls, compiled with the fuzz flags.
-FUZZ_CTL_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,tund/ctlreq.c tund/keycheck.c \
-	tund/prefix.c tund/endpoint.c)
-$(FUZZ_BUILD)/tests/fuzz/fuzz_ctl.o: FUZZ_FLAGS += -Itund
+# fuzz_ctl runs the daemon's own control request parser, so it links that
+# parser and the shared modules it calls, compiled with the fuzz flags.
+FUZZ_CTL_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,tund/ctlreq.c \
+	lib/common/keycheck.c lib/common/prefix.c lib/common/endpoint.c)
+$(FUZZ_BUILD)/tests/fuzz/fuzz_ctl.o: FUZZ_FLAGS += -Itund -Ilib/common
+$(FUZZ_CTL_OBJS): FUZZ_FLAGS += -Ilib/common
 $(FUZZ_BUILD)/fuzz_ctl: $(FUZZ_BUILD)/tests/fuzz/fuzz_ctl.o $(FUZZ_CTL_OBJS) \
 		$(FUZZ_BUILD)/libostp.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)

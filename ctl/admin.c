@@ -27,7 +27,7 @@ int admin_check_user(const char *what, const char *user)
 	char why[160];
 
 	/* strnlen: a huge argument is refused without being measured. */
-	if (ostp_username_valid(user, strnlen(user, 65)))
+	if (ostp_username_valid(user, strnlen(user, OSTP_USER_MAX + 1)))
 		return 0;
 	snprintf(why, sizeof(why), "invalid user name '%.100s%s'", user,
 		 strlen(user) > 100 ? "..." : "");

@@ -25,14 +25,14 @@ bool check_name(const char *what, const char *kind, const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n > CONFIG_NAME_MAX) {
-		fprintf(stderr, "ostpctl: %s: bad %s: %zu bytes long, at most %d allowed\n",
-			what, kind, n, CONFIG_NAME_MAX);
+	if (n > OSTP_USER_MAX) {
+		fprintf(stderr, "ostpctl: %s: bad %s: %zu bytes long, at most %u allowed\n",
+			what, kind, n, OSTP_USER_MAX);
 		return false;
 	}
 	if (!ostp_username_valid(name, n)) {
-		fprintf(stderr, "ostpctl: %s: bad %s '%s' (1 to %d of A-Z a-z 0-9 . _ -, "
-			"not starting with '.' or '-')\n", what, kind, name, CONFIG_NAME_MAX);
+		fprintf(stderr, "ostpctl: %s: bad %s '%s' (1 to %u of A-Z a-z 0-9 . _ -, "
+			"not starting with '.' or '-')\n", what, kind, name, OSTP_USER_MAX);
 		return false;
 	}
 	return true;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "ctl.h"
 #include "ctlclient.h"
@@ -71,7 +72,7 @@ int cmd_down(int argc, char **argv)
 		rtnl_close(&h);
 		return EXIT_FAIL;
 	}
-	deadline = ctl_now_ms() + ctl_opts.wait_s * 1000ull;
+	deadline = mono_ms() + ctl_opts.wait_s * 1000ull;
 	while (!gone(&proc, &h, ifname) && ctl_tick(deadline))
 		;
 	if (!gone(&proc, &h, ifname)) {

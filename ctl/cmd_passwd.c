@@ -42,7 +42,7 @@ static void note_untrusted(const char *user, const char *trust_file)
 
 static int store(const char *user, const struct ostpd_config *cfg)
 {
-	char pw[PW_READ_MAX + 2], hash[128], err[512];
+	char pw[OSTP_PASS_MAX + 2], hash[128], err[512];
 	size_t len = 0;
 	int rc = pw_read(user, pw, &len);
 

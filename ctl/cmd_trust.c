@@ -57,7 +57,7 @@ static int edit_file(const char *what, const char *path, const char *user,
 
 	lock = trust_file_lock(path);
 	if (lock < 0) {
-		file_error(what, path, errno);
+		file_error(what, path, -lock);
 		return EXIT_FAIL;
 	}
 	if (trust_file_read(path, &buf, &len, &st) < 0) {

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "config.h"
 #include "ctl.h"
@@ -178,39 +179,14 @@ static int apply(struct up_run *u)
 	if (idx <= 0) {
 		snprintf(u->reason, sizeof(u->reason), "%s: %s", u->ifname,
 			 rtnl_strerror(&h, idx ? idx : -ENODEV));
-		goto fail;
-	}
-	if ((err = rtnl_link_set(&h, (unsigned)idx, true, 0)) < 0) {
-		snprintf(u->reason, sizeof(u->reason), "set link up: %s", rtnl_strerror(&h, err));
-		goto fail;
-	}
-	for (size_t i = 0; i < c->n_addr; i++) {
-		const struct prefix *p = &c->addr[i];
-		char txt[PREFIX_STRLEN];
-
-		err = rtnl_addr_add(&h, (unsigned)idx, p->family, p->addr, p->len);
-		if (err < 0 && err != -EEXIST) {
-			snprintf(u->reason, sizeof(u->reason), "address %s: %s",
-				 prefix_format(p, txt, sizeof(txt)), rtnl_strerror(&h, err));
-			goto fail;
-		}
-	}
-	for (size_t i = 0; c->has_client && i < c->client.n_routes; i++) {
-		const struct prefix *p = &c->client.routes[i];
-		char txt[PREFIX_STRLEN];
-
-		err = rtnl_route_add(&h, (unsigned)idx, p->family, p->addr, p->len);
-		if (err < 0 && err != -EEXIST) {
-			snprintf(u->reason, sizeof(u->reason), "route %s: %s",
-				 prefix_format(p, txt, sizeof(txt)), rtnl_strerror(&h, err));
-			goto fail;
-		}
+		err = -1;
+	} else {
+		err = rtnl_link_apply(&h, (unsigned)idx, 0, c->addr, c->n_addr,
+				      c->client.routes, c->has_client ? c->client.n_routes : 0,
+				      u->reason, sizeof(u->reason));
 	}
 	rtnl_close(&h);
-	return 0;
-fail:
-	rtnl_close(&h);
-	return -1;
+	return err < 0 ? -1 : 0;
 }
 
 static void report_died(const struct up_run *u)
@@ -251,7 +227,7 @@ static void report_failure(struct up_run *u)
 
 static int start_and_wait(struct up_run *u, const char *config)
 {
-	uint64_t deadline = ctl_now_ms() + ctl_opts.wait_s * 1000ull;
+	uint64_t deadline = mono_ms() + ctl_opts.wait_s * 1000ull;
 	int r;
 
 	catch_signals();

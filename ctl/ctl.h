@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "ostp.h"
+
 #define CTL_DEFAULT_DIR "/run/ostp"
 #define CTL_CONF_DIR    "/etc/ostp"
 
@@ -52,9 +54,8 @@ struct ctl_proc {
 int ctl_proc_get(pid_t pid, struct ctl_proc *p);
 /* True while it runs (a zombie counts as gone). */
 bool ctl_proc_alive(const struct ctl_proc *p);
-/* Sleeps 100 ms; false once the deadline (CLOCK_MONOTONIC ms) passed. */
+/* Sleeps 100 ms; false once the deadline (mono_ms(), clock.h) passed. */
 bool ctl_tick(uint64_t deadline_ms);
-uint64_t ctl_now_ms(void);
 
 /* ctlclient.c: GET_INFO and GET_SESSIONS as plain structures ------------- */
 
@@ -72,7 +73,7 @@ struct ctl_info {
 };
 
 struct ctl_session {
-	char user[65];
+	char user[OSTP_USER_MAX + 1];
 	char endpoint[64];
 	char addrs[512];        /* ' '-separated, "" when unknown */
 	uint8_t role;           /* 0 accepted client, 1 our upstream server */

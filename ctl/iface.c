@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "config.h"
 #include "ctl.h"
@@ -200,19 +201,11 @@ bool ctl_proc_alive(const struct ctl_proc *p)
 	return state != 'Z' && state != 'X' && start == p->start;
 }
 
-uint64_t ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 bool ctl_tick(uint64_t deadline_ms)
 {
 	struct timespec ts = { .tv_nsec = 100 * 1000000L };
 
-	if (ctl_now_ms() >= deadline_ms)
+	if (mono_ms() >= deadline_ms)
 		return false;
 	nanosleep(&ts, NULL);
 	return true;

@@ -110,17 +110,17 @@ static int check(ssize_t n)
 	}
 	if (n == 0)
 		return PW_ERR_EMPTY;
-	return n > PW_READ_MAX ? PW_ERR_LONG : 0;
+	return n > OSTP_PASS_MAX ? PW_ERR_LONG : 0;
 }
 
-int pw_read(const char *user, char pw[PW_READ_MAX + 2], size_t *len)
+int pw_read(const char *user, char pw[OSTP_PASS_MAX + 2], size_t *len)
 {
-	char prompt[128], again[PW_READ_MAX + 2];
+	char prompt[128], again[OSTP_PASS_MAX + 2];
 	ssize_t n, m = 0;
 	int tty, rc;
 
 	if (!isatty(STDIN_FILENO)) {
-		n = read_line(STDIN_FILENO, pw, PW_READ_MAX + 2);
+		n = read_line(STDIN_FILENO, pw, OSTP_PASS_MAX + 2);
 		rc = check(n);
 		if (rc == 0)
 			*len = (size_t)n;
@@ -132,7 +132,7 @@ int pw_read(const char *user, char pw[PW_READ_MAX + 2], size_t *len)
 		return PW_ERR_IO;
 	}
 	snprintf(prompt, sizeof(prompt), "Password for %s: ", user);
-	n = read_tty(tty, prompt, pw, PW_READ_MAX + 2);
+	n = read_tty(tty, prompt, pw, OSTP_PASS_MAX + 2);
 	rc = check(n);
 	if (rc == 0) {
 		m = read_tty(tty, "Again: ", again, sizeof(again));

@@ -4,8 +4,7 @@
 
 #include <stddef.h>
 
-/* A client can send at most 256 bytes (SAP plen, OSTP_PASS_MAX). */
-#define PW_READ_MAX 256
+#include "ostp.h"     /* OSTP_PASS_MAX: the most a client can send */
 
 enum {
 	PW_ERR_IO = -1,         /* errno says why */
@@ -16,9 +15,9 @@ enum {
 
 /* Reads the password for user: prompts "Password for USER: " and
  * "Again: " on /dev/tty with echo off when stdin is a terminal, else reads
- * one line from stdin.  pw must hold PW_READ_MAX + 2 bytes; the caller
+ * one line from stdin.  pw must hold OSTP_PASS_MAX + 2 bytes; the caller
  * wipes it.  0 with *len set, or a PW_ERR_* value. */
-int pw_read(const char *user, char pw[PW_READ_MAX + 2], size_t *len);
+int pw_read(const char *user, char pw[OSTP_PASS_MAX + 2], size_t *len);
 /* The message for a PW_ERR_* value (PW_ERR_IO: from errno at failure). */
 const char *pw_strerror(int rc);
 

@@ -24,7 +24,7 @@
 struct droute {
 	struct prefix p;
 	char txt[PREFIX_STRLEN];
-	char user[65];
+	char user[OSTP_USER_MAX + 1];
 	int origin;          /* -1 unknown */
 	bool matched;        /* printed with a kernel route */
 };

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "ctlclient.h"
 #include "rtnl.h"
@@ -23,7 +24,7 @@
 /* True once our child is gone (and reaped). */
 static bool wait_child(struct up_run *u, uint64_t ms)
 {
-	uint64_t deadline = ctl_now_ms() + ms;
+	uint64_t deadline = mono_ms() + ms;
 
 	do {
 		pid_t r = waitpid(u->pid, NULL, WNOHANG);

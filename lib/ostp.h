@@ -56,6 +56,64 @@ enum ostp_err {
 
 const char *ostp_strerror(int err);
 
+/* ---- Limits and message types (docs/PROTOCOL.md §1.7, §2.6.4) ---------- */
+#define OSTP_FRAME_PAYLOAD_MAX 4096u
+/* Longest message a chain may carry: a 64 KiB IP packet plus a virtio-net
+ * header, rounded up; 17 frames. */
+#define OSTP_MSG_MAX        (65536u + 64u)
+#define OSTP_USER_MAX       64u       /* username bytes */
+#define OSTP_PASS_MAX       256u      /* password bytes */
+#define OSTP_CONFIG_ADDR_MAX 8u       /* addresses in one CONFIG */
+#define OSTP_VNET_HDR_LEN   10u       /* the virtio-net header of DATA_GSO */
+
+/* Inner message types (iv[0]); ostp_send() takes DATA and DATA_GSO. */
+enum ostp_msg_type {
+	OSTP_MSG_DATA        = 0x01, /* one IP packet, may be chained */
+	OSTP_MSG_DATA_GSO    = 0x02, /* virtio_net_hdr + GSO packet, needs SPW GSO */
+	OSTP_MSG_SERVER_AUTH = 0x10, /* server identity key + signature */
+	OSTP_MSG_SAP         = 0x11, /* session authentication packet */
+	OSTP_MSG_PAP         = 0x12, /* parameter arbitration packet */
+	OSTP_MSG_MGMT        = 0x13, /* management frame */
+	OSTP_MSG_PEER_BLOCK  = 0x14,
+	OSTP_MSG_CONFIG      = 0x15, /* server pushes MTU and addresses */
+	OSTP_MSG_ECHO_REQ    = 0x20,
+	OSTP_MSG_ECHO_REPLY  = 0x21,
+	OSTP_MSG_REKEY       = 0x22,
+	OSTP_MSG_CLOSE       = 0x7f, /* authenticated close */
+};
+
+/* ---- DATA_GSO's virtio-net header (docs/PROTOCOL.md §2.5.11) ---------- */
+/* struct virtio_net_hdr, in host byte order once decoded. */
+struct ostp_vnet_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+#define OSTP_VNET_F_NEEDS_CSUM 1u
+#define OSTP_VNET_GSO_NONE     0u
+#define OSTP_VNET_GSO_TCPV4    1u
+#define OSTP_VNET_GSO_TCPV6    4u
+#define OSTP_VNET_GSO_ECN      0x80u
+/* The smallest segment size accepted from a peer (IPv4's minimum MSS is
+ * 536): a tiny one would let one message fan out into tens of thousands
+ * of packets when cut for a peer without GSO. */
+#define OSTP_GSO_SIZE_MIN      512u
+
+/* A DATA_GSO body: the big-endian header, then the packet it describes.
+ * Decodes the header and checks it against the packet: known flags and
+ * GSO type (else OSTP_E_RESERVED), offsets inside the packet, a segment
+ * size of at least OSTP_GSO_SIZE_MIN and an IP version that matches the
+ * GSO type (else OSTP_E_LEN); OSTP_E_SHORT when the body cannot hold a
+ * header and an IP header.  Never trust a peer's hdr_len or csum_start
+ * without it. */
+int ostp_vnet_hdr_decode(struct ostp_vnet_hdr *h, const uint8_t *body, size_t len);
+/* The header in DATA_GSO's big-endian form. */
+void ostp_vnet_hdr_encode(uint8_t out[OSTP_VNET_HDR_LEN], const struct ostp_vnet_hdr *h);
+
 /* Session Request options byte. */
 #define OSTP_OPT_U           0x01u /* user authentication follows */
 #define OSTP_OPT_P           0x02u /* client wants peer blocks */
@@ -99,7 +157,7 @@ struct ostp_config_addr {
 struct ostp_config {
 	uint16_t mtu;            /* 0: no opinion */
 	uint8_t n_addr;
-	struct ostp_config_addr addr[8];
+	struct ostp_config_addr addr[OSTP_CONFIG_ADDR_MAX];
 };
 
 /* Randomness source; tests replace it to make handshakes reproducible. */
@@ -225,6 +283,11 @@ int ostp_server_auth_reply(ostp_session *s, bool ok, uint16_t spw_permitted);
 int ostp_server_auth_busy(ostp_session *s);
 void ostp_session_extend_handshake(ostp_session *s, uint64_t ms);
 int ostp_server_set_peers(ostp_session *s, const struct ostp_peer *peers, size_t n);
+/* Like ostp_server_set_peers, without a copy: the session reads peers
+ * until it has sent the last block (or is freed), then calls
+ * release(ctx).  For one immutable list shared by many sessions. */
+int ostp_server_lend_peers(ostp_session *s, const struct ostp_peer *peers, size_t n,
+			   void (*release)(void *ctx), void *ctx);
 int ostp_server_set_config(ostp_session *s, const struct ostp_config *c);
 void ostp_server_set_resource_ok(ostp_session *s, bool ok);
 
@@ -251,6 +314,22 @@ const char *ostp_trust_name(const ostp_trust *t, size_t i);
 void ostp_trust_free(ostp_trust *t);
 /* 1..64 bytes of [A-Za-z0-9._-], not starting with '-' or '.' */
 bool ostp_username_valid(const char *name, size_t len);
+/* Drops leading blanks (space, tab) and trailing blanks and '\r's from
+ * line[0, *len): editors leave blanks and CRLF files a CR, while a CR
+ * inside stays and makes a name invalid.  The list's rule, which the
+ * other line-oriented files ostp reads (passwords, known hosts) share. */
+void ostp_text_trim(const char **line, size_t *len);
+enum ostp_trust_line {
+	OSTP_TRUST_BLANK,        /* nothing but blanks */
+	OSTP_TRUST_COMMENT,      /* starts with "//" once trimmed */
+	OSTP_TRUST_NAME,         /* a name, valid or not */
+};
+/* What one line of a trusted users list (without its '\n') is; for a name
+ * line *name and *name_len give the trimmed name, which the list accepts
+ * only if ostp_username_valid() does.  Tools that edit the list use this
+ * so they never disagree with the parser about which line names whom. */
+enum ostp_trust_line ostp_trust_line(const char *line, size_t len,
+				     const char **name, size_t *name_len);
 
 /* ---- Password hashes (lib/auth.c) --------------------------------------- */
 /* Argon2id via crypto_pwhash_str.  verify with hash == NULL spends the same

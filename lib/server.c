@@ -32,9 +32,16 @@ int ostp_server_new(ostp_session **out, const struct ostp_server_config *cfg,
 
 void ostp_server_free_part(ostp_session *s)
 {
-	free(s->u.s.peers);
-	s->u.s.peers = NULL;
-	s->u.s.npeers = 0;
+	struct ostp_server_part *sv = &s->u.s;
+
+	if (sv->release)
+		sv->release(sv->release_ctx);
+	else
+		free((void *)sv->peers);
+	sv->peers = NULL;
+	sv->npeers = 0;
+	sv->release = NULL;
+	sv->release_ctx = NULL;
 }
 
 int ostp_server_on_sr(ostp_session *s, const struct ostp_sr *sr, struct ostp_event *ev)
@@ -159,6 +166,21 @@ int ostp_server_set_peers(ostp_session *s, const struct ostp_peer *peers, size_t
 	ostp_server_free_part(s);
 	s->u.s.peers = copy;
 	s->u.s.npeers = n;
+	return OSTP_OK;
+}
+
+int ostp_server_lend_peers(ostp_session *s, const struct ostp_peer *peers, size_t n,
+			   void (*release)(void *ctx), void *ctx)
+{
+	if (s->role != OSTP_ROLE_SERVER || n > OSTP_PEERS_MAX || !release)
+		return OSTP_E_INVAL;
+	if (s->u.s.next_seq)
+		return OSTP_E_STATE;
+	ostp_server_free_part(s);
+	s->u.s.peers = peers;
+	s->u.s.npeers = n;
+	s->u.s.release = release;
+	s->u.s.release_ctx = ctx;
 	return OSTP_OK;
 }
 

@@ -71,8 +71,11 @@ struct ostp_server_part {
 	unsigned auth_attempts;
 	unsigned max_auth_attempts;
 	struct ostp_sap sap;      /* pending credentials, wiped after reply */
-	struct ostp_peer *peers;
+	const struct ostp_peer *peers;
 	size_t npeers;
+	/* a borrowed list is handed back through release, a copy freed */
+	void (*release)(void *ctx);
+	void *release_ctx;
 	uint8_t next_seq;         /* seq of the block sent last; 0: none pending */
 	size_t peers_sent;
 	bool have_config;

@@ -15,7 +15,6 @@
 /* Bounds keep a hostile or mistaken file from costing unbounded memory. */
 #define TRUST_MAX_NAMES  65536u
 #define TRUST_MAX_INPUT  (4u * 1024u * 1024u)
-#define TRUST_NAME_MAX   64u
 
 struct ostp_trust {
 	char *arena;            /* every kept name, NUL-terminated */
@@ -38,7 +37,7 @@ static int name_char_ok(unsigned char c)
 
 bool ostp_username_valid(const char *name, size_t len)
 {
-	if (name == NULL || len == 0 || len > TRUST_NAME_MAX)
+	if (name == NULL || len == 0 || len > OSTP_USER_MAX)
 		return false;
 	if (name[0] == '-' || name[0] == '.')
 		return false;
@@ -53,9 +52,7 @@ static int is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Trims a line in place; '\r' only counts at the end so CRLF files work
- * while a stray CR inside a name is still an error. */
-static void trim(const char **p, size_t *len)
+void ostp_text_trim(const char **p, size_t *len)
 {
 	while (*len > 0 && is_blank(**p)) {
 		(*p)++;
@@ -63,6 +60,19 @@ static void trim(const char **p, size_t *len)
 	}
 	while (*len > 0 && (is_blank((*p)[*len - 1]) || (*p)[*len - 1] == '\r'))
 		(*len)--;
+}
+
+enum ostp_trust_line ostp_trust_line(const char *line, size_t len,
+				     const char **name, size_t *name_len)
+{
+	ostp_text_trim(&line, &len);
+	*name = line;
+	*name_len = len;
+	if (len == 0)
+		return OSTP_TRUST_BLANK;
+	if (len >= 2 && line[0] == '/' && line[1] == '/')
+		return OSTP_TRUST_COMMENT;
+	return OSTP_TRUST_NAME;
 }
 
 static size_t line_of(const char *buf, size_t off)
@@ -134,13 +144,14 @@ static int scan_lines(struct scan *s, const char *buf, size_t len,
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - buf) : len;
-		const char *p = buf + pos;
-		size_t n = end - pos;
+		enum ostp_trust_line kind;
+		const char *p;
+		size_t n;
 
 		line++;
+		kind = ostp_trust_line(buf + pos, end - pos, &p, &n);
 		pos = nl ? end + 1 : len;
-		trim(&p, &n);
-		if (n == 0 || (n >= 2 && p[0] == '/' && p[1] == '/'))
+		if (kind != OSTP_TRUST_NAME)
 			continue;
 		if (!ostp_username_valid(p, n)) {
 			*bad_line = line;
@@ -278,7 +289,7 @@ bool ostp_trust_contains(const ostp_trust *t, const char *user)
 	if (t == NULL || user == NULL || t->n == 0)
 		return false;
 	/* Too long to be valid: no need to search. */
-	if (strnlen(user, TRUST_NAME_MAX + 1) > TRUST_NAME_MAX)
+	if (strnlen(user, OSTP_USER_MAX + 1) > OSTP_USER_MAX)
 		return false;
 	return bsearch(&user, t->names, t->n, sizeof(*t->names),
 		       cmp_name_key) != NULL;

@@ -35,7 +35,6 @@
 #define OSTP_IV_LEN         16u
 #define OSTP_TAG_LEN        16u
 #define OSTP_FRAME_HDR_LEN  (OSTP_IV_LEN + OSTP_TAG_LEN + 2u)
-#define OSTP_FRAME_PAYLOAD_MAX 4096u
 #define OSTP_FRAME_MAX      (OSTP_FRAME_HDR_LEN + OSTP_FRAME_PAYLOAD_MAX)
 #define OSTP_AAD_LEN        (OSTP_IV_LEN + 2u)   /* iv || len */
 
@@ -48,29 +47,12 @@
 #define OSTP_FLAG_MORE      0x01u /* another frame of this message follows */
 #define OSTP_FLAG_RESERVED  0xfeu
 
-/* Longest message a chain may carry: a 64 KiB IP packet plus a virtio-net
- * header, rounded up; 17 frames. */
-#define OSTP_MSG_MAX        (65536u + 64u)
+/* OSTP_MSG_MAX and OSTP_FRAME_PAYLOAD_MAX are in ostp.h. */
 #define OSTP_CHAIN_FRAMES_MAX \
 	((OSTP_MSG_MAX + OSTP_FRAME_PAYLOAD_MAX - 1u) / OSTP_FRAME_PAYLOAD_MAX)
 
-/* ---- Inner message types (iv[0]) ----------------------------------------- */
-enum ostp_msg_type {
-	OSTP_MSG_DATA        = 0x01, /* one IP packet, may be chained */
-	OSTP_MSG_DATA_GSO    = 0x02, /* virtio_net_hdr + GSO packet, needs SPW GSO */
-	OSTP_MSG_SERVER_AUTH = 0x10, /* server identity key + signature */
-	OSTP_MSG_SAP         = 0x11, /* session authentication packet */
-	OSTP_MSG_PAP         = 0x12, /* parameter arbitration packet */
-	OSTP_MSG_MGMT        = 0x13, /* management frame */
-	OSTP_MSG_PEER_BLOCK  = 0x14,
-	OSTP_MSG_CONFIG      = 0x15, /* server pushes MTU and addresses */
-	OSTP_MSG_ECHO_REQ    = 0x20,
-	OSTP_MSG_ECHO_REPLY  = 0x21,
-	OSTP_MSG_REKEY       = 0x22,
-	OSTP_MSG_CLOSE       = 0x7f, /* authenticated close */
-};
-
-#define OSTP_VNET_HDR_LEN   10u /* DATA_GSO's struct virtio_net_hdr */
+/* Inner message types (enum ostp_msg_type) and OSTP_VNET_HDR_LEN are in
+ * ostp.h. */
 
 /* ---- SERVER_AUTH: id_pk(32) | sig(64) ------------------------------------ */
 #define OSTP_ID_PK_LEN      32u
@@ -80,8 +62,7 @@ enum ostp_msg_type {
 
 /* ---- SAP: code(1) | ulen(1) | plen(2) | user | pass ---------------------- */
 #define OSTP_SAP_FIXED_LEN  4u
-#define OSTP_USER_MAX       64u
-#define OSTP_PASS_MAX       256u
+/* OSTP_USER_MAX and OSTP_PASS_MAX are in ostp.h. */
 #define OSTP_SAP_MAX_LEN    (OSTP_SAP_FIXED_LEN + OSTP_USER_MAX + OSTP_PASS_MAX)
 #define OSTP_AUTH_SUCCESS   0x00u
 #define OSTP_AUTH_BAD_PW    0x01u
@@ -111,7 +92,7 @@ enum ostp_msg_type {
 #define OSTP_PEER_BLOCKS_MAX 255u
 
 /* ---- CONFIG: mtu(2) | naddr(1) | naddr * (family(1) | plen(1) | addr(16)) */
-#define OSTP_CONFIG_ADDR_MAX 8u
+/* OSTP_CONFIG_ADDR_MAX is in ostp.h. */
 #define OSTP_CONFIG_ENTRY_LEN 18u
 #define OSTP_CONFIG_MAX_LEN (3u + OSTP_CONFIG_ADDR_MAX * OSTP_CONFIG_ENTRY_LEN)
 

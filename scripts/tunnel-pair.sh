@@ -13,7 +13,7 @@
 # namespaces and D.  It is installed as the EXIT trap.
 
 PAIR_PIDS=()
-D=$(mktemp -d "/tmp/ostp-$NAME.XXXXXX")
+D=$(mktemp -d -t "ostp-$NAME.XXXXXX")
 S=ostp$NAME$$s
 C=ostp$NAME$$c
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -49,13 +50,13 @@ int admit_new(struct admit **out, const struct admit_config *cfg)
 	size_t n = 64;
 
 	if (!a)
-		return -1;
+		return -ENOMEM;
 	a->cfg = *cfg;
 	if (cfg->n_exempt) {
 		a->exempt = calloc(cfg->n_exempt, sizeof(*a->exempt));
 		if (!a->exempt) {
 			free(a);
-			return -1;
+			return -ENOMEM;
 		}
 		memcpy(a->exempt, cfg->exempt, cfg->n_exempt * sizeof(*a->exempt));
 	}
@@ -67,7 +68,7 @@ int admit_new(struct admit **out, const struct admit_config *cfg)
 	if (!a->bucket) {
 		free(a->exempt);
 		free(a);
-		return -1;
+		return -ENOMEM;
 	}
 	a->n_buckets = n;
 	/* a keyed hash: a sender choosing its addresses cannot aim them all

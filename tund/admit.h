@@ -58,7 +58,7 @@ struct admit_ticket {
 struct admit_login {
 	struct admit_source *src;
 	struct admit_login *prev, *next;
-	char user[CONFIG_NAME_MAX + 1];
+	char user[OSTP_USER_MAX + 1];
 };
 
 enum admit_verdict {
@@ -80,6 +80,7 @@ enum admit_event {
 	ADMIT_EV_COUNT
 };
 
+/* 0 or -ENOMEM. */
 int admit_new(struct admit **out, const struct admit_config *cfg);
 void admit_free(struct admit *a);
 

@@ -9,10 +9,14 @@
 #include <unistd.h>
 
 #include "authq.h"
-#include "daemon.h"
+#include "evloop.h"
 #include "log.h"
 
 struct authq {
+	struct ev_watch w;       /* first: the eventfd's watch */
+	struct evloop *loop;
+	authq_done_fn on_done;
+	void *ctx;
 	pthread_t thread[AUTHQ_WORKERS];
 	size_t n_threads;
 	pthread_mutex_t lock;
@@ -60,56 +64,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int authq_start(struct ostpd *d)
+static void on_ready(struct ev_watch *w, uint32_t events)
 {
-	struct authq *q = calloc(1, sizeof(*q));
-
-	if (!q)
-		return -1;
-	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (q->efd < 0 || pthread_mutex_init(&q->lock, NULL) || pthread_cond_init(&q->cond, NULL) ||
-	    watch_add(d, &d->auth_w, q->efd, W_AUTH, EPOLLIN) < 0) {
-		log_error("auth worker: %s", strerror(errno));
-		if (q->efd >= 0)
-			close(q->efd);
-		free(q);
-		return -1;
-	}
-	d->authq = q;
-	for (size_t i = 0; i < AUTHQ_WORKERS; i++) {
-		if (pthread_create(&q->thread[i], NULL, worker, q) != 0) {
-			log_error("auth worker: cannot start a thread");
-			authq_stop(d);
-			return -1;
-		}
-		q->n_threads++;
-	}
-	return 0;
-}
-
-int authq_submit(struct ostpd *d, struct auth_job *job)
-{
-	struct authq *q = d->authq;
-
-	pthread_mutex_lock(&q->lock);
-	if (q->n >= AUTHQ_MAX) {
-		pthread_mutex_unlock(&q->lock);
-		return -1;
-	}
-	q->n++;
-	job->queued_ms = now_ms();
-	push(&q->todo, job);
-	pthread_cond_signal(&q->cond);
-	pthread_mutex_unlock(&q->lock);
-	return 0;
-}
-
-void authq_on_ready(struct ostpd *d)
-{
-	struct authq *q = d->authq;
+	struct authq *q = (struct authq *)w;
 	struct auth_job *list;
 	uint64_t count;
 
+	(void)events;
 	if (read(q->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&q->lock);
@@ -120,13 +81,66 @@ void authq_on_ready(struct ostpd *d)
 		struct auth_job *job = list;
 
 		list = job->next;
-		ocs_auth_done(d, job);
+		q->on_done(q->ctx, job);
 		pthread_mutex_lock(&q->lock);
 		q->n--;
 		pthread_mutex_unlock(&q->lock);
 		sodium_memzero(job, sizeof(*job));
 		free(job);
 	}
+}
+
+int authq_start(struct authq **out, struct evloop *loop, authq_done_fn done, void *ctx)
+{
+	struct authq *q = calloc(1, sizeof(*q));
+	int err;
+
+	if (!q)
+		return -ENOMEM;
+	q->loop = loop;
+	q->on_done = done;
+	q->ctx = ctx;
+	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->efd < 0 || pthread_mutex_init(&q->lock, NULL) || pthread_cond_init(&q->cond, NULL)) {
+		err = -errno;
+		log_error("auth worker: %s", strerror(errno));
+		if (q->efd >= 0)
+			close(q->efd);
+		free(q);
+		return err ? err : -ENOMEM;
+	}
+	err = ev_watch_add(loop, &q->w, q->efd, EPOLLIN, on_ready);
+	if (err) {
+		close(q->efd);
+		free(q);
+		return err;
+	}
+	*out = q;
+	for (size_t i = 0; i < AUTHQ_WORKERS; i++) {
+		if (pthread_create(&q->thread[i], NULL, worker, q) != 0) {
+			log_error("auth worker: cannot start a thread");
+			authq_stop(q);
+			*out = NULL;
+			return -EAGAIN;
+		}
+		q->n_threads++;
+	}
+	return 0;
+}
+
+int authq_submit(struct authq *q, struct auth_job *job, uint64_t now_ms)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->n >= AUTHQ_MAX) {
+		pthread_mutex_unlock(&q->lock);
+		return -EBUSY;
+	}
+	q->n++;
+	job->queued_ms = now_ms;
+	push(&q->todo, job);
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
 }
 
 static void free_list(struct auth_job *job)
@@ -140,10 +154,8 @@ static void free_list(struct auth_job *job)
 	}
 }
 
-void authq_stop(struct ostpd *d)
+void authq_stop(struct authq *q)
 {
-	struct authq *q = d->authq;
-
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
@@ -154,9 +166,9 @@ void authq_stop(struct ostpd *d)
 		pthread_join(q->thread[i], NULL);
 	free_list(q->todo);
 	free_list(q->done);
+	ev_watch_del(q->loop, &q->w);
 	close(q->efd);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
 	free(q);
-	d->authq = NULL;
 }

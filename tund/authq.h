@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "admit.h"
-#include "wire.h"
+#include "ostp.h"
 
 /* Checks waiting or running at once; past it a login is answered busy,
  * so a flood of logins costs a bounded amount of memory and CPU. */
@@ -35,13 +35,15 @@ struct auth_job {
 };
 
 struct authq;
-struct ostpd;
+struct evloop;
+/* A finished job, back on the event loop; the queue wipes and frees the
+ * job after the call. */
+typedef void (*authq_done_fn)(void *ctx, struct auth_job *job);
 
-int authq_start(struct ostpd *d);
-/* Takes the job (and wipes its password when done); -1 when full. */
-int authq_submit(struct ostpd *d, struct auth_job *job);
-/* The eventfd fired: hand every finished job to ocs_auth_done(). */
-void authq_on_ready(struct ostpd *d);
-void authq_stop(struct ostpd *d);
+/* 0 or -errno. */
+int authq_start(struct authq **out, struct evloop *loop, authq_done_fn done, void *ctx);
+/* Takes the job (and wipes its password when done); -EBUSY when full. */
+int authq_submit(struct authq *q, struct auth_job *job, uint64_t now_ms);
+void authq_stop(struct authq *q);
 
 #endif

@@ -18,7 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
+#include <stddef.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -45,7 +45,8 @@
 #define CTL_REFILLS      4
 
 struct ctl_client {
-	struct watch w;                  /* first: epoll data points here; fd -1 when free */
+	struct ev_watch w;               /* first: epoll data points here; fd -1 when free */
+	struct ostpd *d;
 	uint64_t seq;                    /* accept order: the oldest is closed first */
 	uint64_t deadline;               /* closed when no progress by then */
 	bool answered;                   /* its one request is handled: only writes remain */
@@ -68,26 +69,23 @@ struct ctl_client {
  * its slot, and then finds it free (fd -1) or, reused, acts on the new
  * client's real socket state, which is harmless. */
 struct ctl_clients {
-	struct watch timer_w;
-	bool timer_armed;
+	struct timer timer;              /* deadlines, checked only while clients exist */
 	size_t n;
 	uint64_t next_seq;
 	struct ctl_client slot[CTL_MAX_CLIENTS];
 };
 
+static void on_timer(struct timer *t, uint64_t now);
+static void on_listen(struct ev_watch *w, uint32_t events);
+
 static void timer_arm(struct ostpd *d, bool on)
 {
 	struct ctl_clients *cc = d->ctlc;
-	struct itimerspec its = { 0 };
 
-	if (cc->timer_armed == on)
-		return;
-	if (on) {
-		its.it_value.tv_nsec = CTL_TIMER_MS * 1000000L;
-		its.it_interval = its.it_value;
-	}
-	if (timerfd_settime(cc->timer_w.fd, 0, &its, NULL) == 0)
-		cc->timer_armed = on;
+	if (on && !timer_pending(&cc->timer))
+		ev_timer_set(&d->loop, &cc->timer, ev_now(&d->loop) + CTL_TIMER_MS);
+	else if (!on)
+		ev_timer_cancel(&d->loop, &cc->timer);
 }
 
 static void client_close(struct ostpd *d, struct ctl_client *cl)
@@ -97,7 +95,7 @@ static void client_close(struct ostpd *d, struct ctl_client *cl)
 	close(cl->w.fd);   /* also leaves the epoll set */
 	free(cl->q);
 	memset(cl, 0, sizeof(*cl));
-	cl->w.kind = W_CTLCLIENT;
+	cl->d = d;
 	cl->w.fd = -1;
 	if (--d->ctlc->n == 0)
 		timer_arm(d, false);
@@ -108,16 +106,16 @@ int ctl_open(struct ostpd *d)
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *dir = d->cfg.control_dir;
 	struct ctl_clients *cc;
-	int fd, tfd;
+	int fd;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		log_error("control directory %s: %s", dir, strerror(errno));
-		return -1;
+		return -errno;
 	}
 	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock", dir,
-			     d->ifname) >= sizeof(sun.sun_path)) {
+			     d->tun.ifname) >= sizeof(sun.sun_path)) {
 		log_error("control socket path too long");
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	/* the daemon may run unprivileged later and must still remove it */
 	if (d->cfg.user_name[0]) {
@@ -127,38 +125,32 @@ int ctl_open(struct ostpd *d)
 			log_warn("chown %s: %s", dir, strerror(errno));
 	}
 	cc = calloc(1, sizeof(*cc));
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (!cc || tfd < 0) {
-		log_error("control socket: %s", strerror(errno));
-		free(cc);
-		if (tfd >= 0)
-			close(tfd);
-		return -1;
+	if (!cc) {
+		log_error("control socket: %s", strerror(ENOMEM));
+		return -ENOMEM;
 	}
 	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
-		cc->slot[i].w.kind = W_CTLCLIENT;
+		cc->slot[i].d = d;
 		cc->slot[i].w.fd = -1;
 	}
+	cc->timer.fn = on_timer;
 	d->ctlc = cc;
-	if (watch_add(d, &cc->timer_w, tfd, W_CTLCLIENT, EPOLLIN) < 0) {
-		close(tfd);
-		cc->timer_w.fd = -1;
-		return -1;
-	}
 	unlink(sun.sun_path);
 	/* Created before the privilege drop, so the file is root's and mode
 	 * 0600: only root can connect (docs/CONTROL.md 1). */
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    chmod(sun.sun_path, 0600) < 0 || listen(fd, 16) < 0) {
+		int err = -errno;
+
 		log_error("control socket %s: %s", sun.sun_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		return err;
 	}
 	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s", sun.sun_path);
 	d->ctl_fd = fd;
-	return watch_add(d, &d->ctl_w, fd, W_CONTROL, EPOLLIN);
+	return ev_watch_add(&d->loop, &d->ctl_w, fd, EPOLLIN, on_listen);
 }
 
 /* ---- the reply queue ------------------------------------------------------ */
@@ -226,7 +218,7 @@ static int put_info(struct ostpd *d, struct ctl_client *cl, const struct nlmsghd
 
 	if (!nlh)
 		return -1;
-	mnl_attr_put_strz(nlh, OSTP_CTLA_IFNAME, d->ifname);
+	mnl_attr_put_strz(nlh, OSTP_CTLA_IFNAME, d->tun.ifname);
 	if (d->have_identity)
 		mnl_attr_put(nlh, OSTP_CTLA_PUBKEY, 32, d->id_pk);
 	if (d->cfg.has_server && d->cfg.server.n_listen) {
@@ -236,17 +228,15 @@ static int put_info(struct ostpd *d, struct ctl_client *cl, const struct nlmsghd
 			: ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 		mnl_attr_put_u16(nlh, OSTP_CTLA_LISTEN_PORT, port);
 	}
-	mnl_attr_put_u32(nlh, OSTP_CTLA_N_SESSIONS, (uint32_t)d->n_established);
+	mnl_attr_put_u32(nlh, OSTP_CTLA_N_SESSIONS, (uint32_t)(d->srv.n_established + upstream_up(d)));
 	mnl_attr_put_u32(nlh, OSTP_CTLA_PID, (uint32_t)getpid());
 	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE_FLAGS,
 			(uint8_t)((d->cfg.has_server ? 1 : 0) | (d->cfg.has_client ? 2 : 0)));
 	if (d->cfg_path)
 		mnl_attr_put_strz(nlh, OSTP_CTLA_CONFIG_PATH, d->cfg_path);
 	if (d->cfg.has_client) {
-		bool up = d->upstream && !d->upstream->dead && d->upstream->established_ms;
-
-		mnl_attr_put_u8(nlh, OSTP_CTLA_UP, up);
-		mnl_attr_put_strz(nlh, OSTP_CTLA_LAST_ERROR, d->last_error);
+		mnl_attr_put_u8(nlh, OSTP_CTLA_UP, upstream_up(d));
+		mnl_attr_put_strz(nlh, OSTP_CTLA_LAST_ERROR, d->cli.dial.last_error);
 		if (d->cfg.client.have_server_key)
 			mnl_attr_put(nlh, OSTP_CTLA_SERVER_KEY, 32, d->cfg.client.server_key);
 	}
@@ -254,24 +244,25 @@ static int put_info(struct ostpd *d, struct ctl_client *cl, const struct nlmsghd
 	return 0;
 }
 
-static void session_addrs(const struct ostpd *d, const struct conn *c, char *out, size_t size)
+static void session_addrs(const struct ostpd *d, const struct link *k, char *out, size_t size)
 {
+	const struct ostpd_user *u = ocs_link_user(k);
 	size_t off = 0;
 
 	out[0] = '\0';
-	if (c->kind == CONN_UPSTREAM) {
-		snprintf(out, size, "%s", d->upstream_addrs);
+	if (upstream_is(d, k)) {
+		snprintf(out, size, "%s", d->cli.addrs);
 		return;
 	}
-	for (size_t i = 0; c->ucfg && i < c->ucfg->n_addr && off < size; i++) {
+	for (size_t i = 0; u && i < u->n_addr && off < size; i++) {
 		char text[PREFIX_STRLEN];
 
 		off += (size_t)snprintf(out + off, size - off, "%s%s", off ? " " : "",
-					prefix_format(&c->ucfg->addr[i], text, sizeof(text)));
+					prefix_format(&u->addr[i], text, sizeof(text)));
 	}
 }
 
-static int put_session(struct ostpd *d, struct ctl_client *cl, const struct conn *c,
+static int put_session(struct ostpd *d, struct ctl_client *cl, const struct link *c,
 		       uint64_t now)
 {
 	struct nlmsghdr *nlh = msg_start(cl, &cl->dump_req, cl->dump_cmd, NLM_F_MULTI);
@@ -281,7 +272,7 @@ static int put_session(struct ostpd *d, struct ctl_client *cl, const struct conn
 		return -1;
 	mnl_attr_put_strz(nlh, OSTP_CTLA_USER, c->user);
 	mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT, c->endpoint);
-	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE, c->kind == CONN_UPSTREAM);
+	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE, upstream_is(d, c));
 	mnl_attr_put_u16(nlh, OSTP_CTLA_SPW, c->spw);
 	mnl_attr_put_u64(nlh, OSTP_CTLA_UP_MS, c->established_ms ? now - c->established_ms + 1 : 0);
 	mnl_attr_put_u64(nlh, OSTP_CTLA_RX_BYTES, c->ctr.rx_bytes);
@@ -335,16 +326,16 @@ static int put_peer(struct ctl_client *cl, const struct daemon_peer *p)
  * taken while the tables change may miss or repeat what changed. */
 static int dump_more(struct ostpd *d, struct ctl_client *cl)
 {
-	uint64_t now = now_ms();
+	uint64_t now = ev_now(&d->loop);
 	struct nlmsghdr *nlh;
 
 	switch (cl->dump_cmd) {
 	case OSTP_CTL_GET_SESSIONS:
-		/* conn_new() puts each connection first and ids only grow, so
+		/* link_start() puts each link first and ids only grow, so
 		 * the list runs from the highest id down and "ids below the
 		 * last one sent" is where the listing goes on, whatever was
 		 * reaped since. */
-		for (const struct conn *c = d->conns; c; c = c->next) {
+		for (const struct link *c = d->links.head; c; c = c->next) {
 			if (c->id >= cl->dump_below || c->dead)
 				continue;
 			if (queued(cl) >= CTL_DUMP_BATCH)
@@ -407,9 +398,9 @@ static int route_cmd(struct ostpd *d, struct ctl_client *cl, const struct ctlreq
 			return put_status(cl, &r->hdr, EOPNOTSUPP, "routes to users need the server role");
 		if (!r->has_user)
 			return put_status(cl, &r->hdr, EINVAL, "a user name is required");
-		err = rtable_route_add(d, &r->prefix, r->user);
+		err = ocs_route_add(d, &r->prefix, r->user);
 	} else {
-		err = rtable_route_del(d, &r->prefix, r->has_user ? r->user : NULL);
+		err = ocs_route_del(d, &r->prefix, r->has_user ? r->user : NULL);
 	}
 	return put_status(cl, &r->hdr, -err, err == -EEXIST ? "route exists"
 				: err == -EBUSY ? "prefix belongs to another user"
@@ -437,14 +428,8 @@ static int peer_cmd(struct ostpd *d, struct ctl_client *cl, const struct ctlreq 
 
 static int close_user(struct ostpd *d, struct ctl_client *cl, const struct ctlreq *r)
 {
-	int n = 0;
+	int n = ocs_close_user(d, r->user, OSTP_CLOSE_REVOKED, "closed by the administrator");
 
-	for (struct conn *c = d->conns; c; c = c->next) {
-		if (!c->dead && strcmp(c->user, r->user) == 0) {
-			conn_close(d, c, OSTP_CLOSE_REVOKED, "closed by the administrator");
-			n++;
-		}
-	}
 	return put_status(cl, &r->hdr, n ? 0 : ENOENT, n ? NULL : "no session of that user");
 }
 
@@ -478,7 +463,7 @@ static int dispatch(struct ostpd *d, struct ctl_client *cl, const struct ctlreq 
 		return close_user(d, cl, r);
 	case OSTP_CTL_SHUTDOWN:
 		log_info("shutdown requested over the control socket");
-		d->quit = true;
+		d->loop.quit = true;
 		return put_status(cl, &r->hdr, 0, NULL);
 	case OSTP_CTL_ROUTE_ADD:
 	case OSTP_CTL_ROUTE_DEL:
@@ -495,9 +480,7 @@ static int dispatch(struct ostpd *d, struct ctl_client *cl, const struct ctlreq 
 
 static void set_events(struct ostpd *d, struct ctl_client *cl, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = &cl->w };
-
-	epoll_ctl(d->ep, EPOLL_CTL_MOD, cl->w.fd, &ev);
+	ev_watch_mod(&d->loop, &cl->w, events);
 }
 
 /* Sends what is queued and builds more of a listing as it drains.
@@ -520,7 +503,7 @@ static int client_flush(struct ostpd *d, struct ctl_client *cl)
 				return -1;
 			}
 			cl->head += MNL_ALIGN(nlh->nlmsg_len);
-			cl->deadline = now_ms() + CTL_IDLE_MS;
+			cl->deadline = ev_now(&d->loop) + CTL_IDLE_MS;
 		}
 		if (cl->q) {
 			memset(cl->q, 0, cl->tail);
@@ -562,7 +545,7 @@ static void client_read(struct ostpd *d, struct ctl_client *cl)
 	/* One request per connection: what the client sends after it stays
 	 * unread and goes away with the connection. */
 	cl->answered = true;
-	cl->deadline = now_ms() + CTL_IDLE_MS;
+	cl->deadline = ev_now(&d->loop) + CTL_IDLE_MS;
 	err = ctlreq_parse(buf, (size_t)n, &req);
 	rc = err ? put_status(cl, &req.hdr, ctlreq_errno(err), req.why)
 		 : dispatch(d, cl, &req);
@@ -578,13 +561,11 @@ static void client_read(struct ostpd *d, struct ctl_client *cl)
 		set_events(d, cl, EPOLLOUT);
 }
 
-static void on_timer(struct ostpd *d)
+static void on_timer(struct timer *t, uint64_t now)
 {
-	struct ctl_clients *cc = d->ctlc;
-	uint64_t ticks, now = now_ms();
+	struct ctl_clients *cc = (struct ctl_clients *)((char *)t - offsetof(struct ctl_clients, timer));
+	struct ostpd *d = cc->slot[0].d;
 
-	while (read(cc->timer_w.fd, &ticks, sizeof(ticks)) > 0)
-		;
 	for (size_t i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *cl = &cc->slot[i];
 
@@ -593,20 +574,17 @@ static void on_timer(struct ostpd *d)
 			client_close(d, cl);
 		}
 	}
+	if (cc->n)
+		ev_timer_set(&d->loop, &cc->timer, now + CTL_TIMER_MS);
 }
 
-void ctl_on_client(struct ostpd *d, struct watch *w, uint32_t events)
+static void on_client(struct ev_watch *w, uint32_t events)
 {
 	struct ctl_client *cl = (struct ctl_client *)w;
+	struct ostpd *d = cl->d;
 	int rc;
 
 	(void)events;   /* the socket's own state is what counts, see ctl_clients */
-	if (!d->ctlc)
-		return;
-	if (w == &d->ctlc->timer_w) {
-		on_timer(d);
-		return;
-	}
 	if (cl->w.fd < 0)
 		return;
 	if (!cl->answered) {
@@ -637,8 +615,11 @@ static struct ctl_client *slot_get(struct ostpd *d)
 	return oldest;
 }
 
-void ctl_on_readable(struct ostpd *d)
+static void on_listen(struct ev_watch *w, uint32_t events)
 {
+	struct ostpd *d = (struct ostpd *)((char *)w - offsetof(struct ostpd, ctl_w));
+
+	(void)events;
 	for (int i = 0; i < CTL_ACCEPT_BATCH; i++) {
 		struct ucred cred;
 		socklen_t clen = sizeof(cred);
@@ -656,13 +637,13 @@ void ctl_on_readable(struct ostpd *d)
 			continue;
 		}
 		cl = slot_get(d);
-		if (watch_add(d, &cl->w, fd, W_CTLCLIENT, EPOLLIN) < 0) {
+		if (ev_watch_add(&d->loop, &cl->w, fd, EPOLLIN, on_client) < 0) {
 			close(fd);
 			cl->w.fd = -1;
 			continue;
 		}
 		cl->seq = ++d->ctlc->next_seq;
-		cl->deadline = now_ms() + CTL_IDLE_MS;
+		cl->deadline = ev_now(&d->loop) + CTL_IDLE_MS;
 		if (d->ctlc->n++ == 0)
 			timer_arm(d, true);
 	}
@@ -681,8 +662,7 @@ void ctl_close(struct ostpd *d)
 				client_close(d, &cc->slot[i]);
 			}
 		}
-		if (cc->timer_w.fd >= 0)
-			close(cc->timer_w.fd);
+		ev_timer_cancel(&d->loop, &cc->timer);
 		free(cc);
 		d->ctlc = NULL;
 	}

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The state of one ostpd process: its TUN device, listening sockets, the
- * upstream connection when it is a client, and every session.  One thread,
- * one epoll set; every descriptor is non-blocking.
+ * The state of one ostpd process: its event loop, its links (one TCP
+ * connection and one session each, in any role), the forwarding table,
+ * the TUN device, and what the server and client roles keep.  One thread
+ * runs it all (password checks run on workers, authq.c); every descriptor
+ * is non-blocking.
+ *
+ * Who calls whom, top to bottom, never back up: main -> ctlsock -> ocs,
+ * upstream -> listener, dialer, authq, admit, rtable -> tunio -> fwd ->
+ * link -> evloop.  Calls upward go through callbacks the upper module
+ * installed (link_ops, listener and dialer callbacks, authq's done).
  */
 #ifndef OSTPD_DAEMON_H
 #define OSTPD_DAEMON_H
@@ -13,29 +20,18 @@
 
 #include "admit.h"
 #include "config.h"
+#include "dialer.h"
 #include "endpoint.h"
-#include "prefix.h"
+#include "evloop.h"
+#include "fwd.h"
+#include "link.h"
+#include "listener.h"
 #include "ostp.h"
+#include "prefix.h"
 #include "rtnl.h"
-#include "wire.h"
 
-#define MAX_LISTEN      8
-/* Descriptors ostpd holds besides its sessions: listeners, TUN, epoll,
- * signalfd, eventfd, netlink, control socket and its clients, the
- * reserve, log. */
-#define FD_OVERHEAD     64
-/* How long the listeners rest when no descriptor can be had at all. */
-#define ACCEPT_PAUSE_MS 100
 #define TUN_BATCH       64      /* packets read from the TUN per wakeup */
-#define SOCK_READ_MAX   (256u * 1024u)
 #define TUN_PKT_MAX     65536u
-/* Unsent bytes the kernel may hold per TCP connection: enough for a few
- * chained 64 KiB messages, short enough that latency stays in our queue
- * (bounded) rather than in the socket.  SO_SNDBUF itself is left alone so
- * autotuning keeps working. */
-#define TCP_UNSENT_MAX  (256u * 1024u)
-/* Sealed bytes a session may hold before ostp_send() refuses data. */
-#define CONN_OUTQ_MAX   (1024u * 1024u)
 /* A session whose queue is full stops TUN reads until it drains to half,
  * so the inner TCP meets back-pressure in the TUN queue instead of losing
  * packets we read and then cannot queue.  A server reads one TUN for every
@@ -45,16 +41,10 @@
 /* Bounds on what the control socket can add at run time. */
 #define MAX_RUNTIME_ROUTES 4096
 #define MAX_PEERS       4080     /* what 255 peer blocks can carry */
-
-struct counters {
-	uint64_t rx_bytes, rx_packets;   /* from the peer */
-	uint64_t tx_bytes, tx_packets;   /* to the peer */
-	uint64_t drop_queue;             /* output queue full */
-	uint64_t drop_source;            /* inner source not allowed */
-	uint64_t drop_noroute;           /* no session owns the destination */
-};
-
-enum conn_kind { CONN_ACCEPTED, CONN_UPSTREAM };
+/* Descriptors ostpd holds besides its sessions: listeners, TUN, epoll,
+ * signalfd, eventfd, netlink, control socket and its clients, the
+ * reserve, log. */
+#define FD_OVERHEAD     64
 
 struct runtime_route {
 	struct prefix prefix;
@@ -62,76 +52,84 @@ struct runtime_route {
 };
 
 struct daemon_peer {
-	char name[CONFIG_NAME_MAX + 1];
+	char name[OSTP_USER_MAX + 1];
 	struct endpoint endpoint;
 	uint8_t key[32];
 	char allowed[256];               /* "p1,p2" as given */
 	bool from_config;
 };
 
-/* What an epoll event points at. */
-enum watch_kind { W_TUN, W_LISTEN, W_SIGNAL, W_CONTROL, W_AUTH, W_CONN, W_CTLCLIENT };
-struct watch {
-	enum watch_kind kind;
-	int fd;
+/* The peer list as the sessions that asked for it see it: immutable once
+ * built, rebuilt when a peer is added or removed, and kept alive by the
+ * sessions still sending it. */
+struct peer_snapshot {
+	unsigned refs;
+	size_t n;
+	struct ostp_peer peers[];
 };
 
-struct conn {
-	struct watch w;                  /* first: epoll data points here */
-	uint64_t id;                     /* never reused: names it to the auth worker */
-	struct conn *next, *prev;
+struct tunio {
 	int fd;
-	enum conn_kind kind;
-	ostp_session *s;
-	char endpoint[64];
-	char user[OSTP_USER_MAX + 1];
-	const struct ostpd_user *ucfg;   /* server: settings of the user, or NULL */
-	bool connecting;                 /* upstream: non-blocking connect pending */
-	bool want_out;                   /* EPOLLOUT armed */
-	bool dead;
-	bool shedding;                   /* held the TUN too long: drop until drained */
-	uint64_t created_ms, established_ms;
-	uint16_t spw;
+	char ifname[IFNAMSIZ];
+	unsigned ifindex;
+	struct ev_watch w;
+	struct timer stall;              /* a paused TUN waits at most TUN_STALL_MAX_MS */
+	struct link *blocker;            /* full link TUN reads wait for, or NULL */
+	uint64_t paused_ms;
 	struct counters ctr;
-	struct admit_ticket adm;         /* server: counted until authenticated */
+	uint8_t *pkt;                    /* virtio-net header + TUN_PKT_MAX bytes */
+	uint8_t *seg;                    /* one segment cut from a GSO packet */
+};
+
+/* A session the server accepted. */
+struct srv_link {
+	struct link k;
+	struct ostpd *d;
+	struct admit_ticket adm;         /* counted until authenticated */
+	const struct ostpd_user *ucfg;   /* settings of its user, or NULL */
+	struct peer_snapshot *peers;     /* borrowed while peer blocks are sent */
+};
+
+struct server {
+	struct listener listen;
+	struct admit *admit;
+	struct timer admit_timer;
+	struct authq *authq;
+	ostp_trust *trust;
+	struct pwfile *pw;
+	size_t n_established;
+};
+
+/* The session to the server, when this daemon is a client. */
+struct cli_link {
+	struct link k;
+	struct ostpd *d;
+};
+
+struct client {
+	struct dial_target dial;         /* the OCS; its last_error says why the session ended */
+	struct cli_link *link;           /* the current session, or NULL */
+	char *password;                  /* sodium_malloc'd, read before privdrop */
+	char addrs[256];                 /* what the server assigned us */
 };
 
 struct ostpd {
 	struct ostpd_config cfg;
 	const char *cfg_path;
-	int ep;
-	struct watch tun_w, sig_w, ctl_w, auth_w;
-	struct authq *authq;
-	uint64_t next_conn_id;
-	struct watch listen_w[MAX_LISTEN];
-	struct admit *admit;             /* server: admission control */
-	uint64_t admit_next;             /* when admit_tick() wants to run */
-	int reserve_fd;                  /* spent to refuse a connection at EMFILE */
-	uint64_t listen_paused_until;    /* 0: listeners armed */
-	uint64_t fd_window_start;        /* descriptor shortage, rate-limited log */
-	unsigned fd_shed, fd_refused;
-	unsigned nofile_limit;
-	int tun_fd;
-	char ifname[IFNAMSIZ];
-	unsigned ifindex;
+	struct evloop loop;
+	struct link_set links;
+	struct fwd fwd;
+	struct tunio tun;
 	struct rtnl rtnl;
-	int listen_fd[MAX_LISTEN];
-	size_t n_listen;
+	struct ev_watch sig_w;
 	int sig_fd;
-	int ctl_fd;
-	char ctl_path[108];
-	struct ctl_clients *ctlc;        /* connected control clients (ctlsock.c) */
-
-	struct conn *conns;
-	size_t n_conns, n_established;
-	struct conn *upstream;
-	uint64_t reconnect_at;
-	unsigned backoff_ms;
 
 	bool have_identity;
 	uint8_t id_pk[32], id_sk[64];
-	ostp_trust *trust;
-	struct pwfile *pw;
+
+	bool is_server, is_client;
+	struct server srv;
+	struct client cli;
 
 	/* prefixes given to a user's sessions by `ostpctl route add ... user` */
 	struct runtime_route *routes;
@@ -139,95 +137,66 @@ struct ostpd {
 	/* static peers: from the configuration, then `ostpctl peer add` */
 	struct daemon_peer *peers;
 	size_t n_peers;
+	struct peer_snapshot *peer_snap;
 
-	char *client_password;           /* sodium_malloc'd, read before privdrop */
-	char last_error[128];            /* why the upstream session last ended */
-	char upstream_addrs[256];        /* what the server assigned us */
-
-	struct counters tun_ctr;
-	struct conn *tun_blocker;        /* full session TUN reads wait for, or NULL */
-	uint64_t tun_paused_ms;
-	bool quit;
-	uint8_t *pkt;                    /* virtio-net header + TUN_PKT_MAX bytes */
-	uint8_t *seg;                    /* one segment cut from a GSO packet */
-	uint8_t *rbuf;                   /* SOCK_READ_MAX bytes */
+	struct ev_watch ctl_w;
+	int ctl_fd;
+	char ctl_path[108];
+	struct ctl_clients *ctlc;        /* connected control clients (ctlsock.c) */
 };
 
-uint64_t now_ms(void);
-int watch_add(struct ostpd *d, struct watch *w, int fd, enum watch_kind kind, uint32_t events);
+/* tunio.c: packets between the TUN and the links */
+int tun_setup(struct ostpd *d);
+void tun_close(struct ostpd *d);
+/* A packet a link delivered. */
+void tun_deliver(struct ostpd *d, struct link *from, uint8_t msg_type, const uint8_t *data,
+		 size_t len);
+/* k's output queue shrank or k is closing: TUN reads may go on. */
+void tun_link_drained(struct ostpd *d, struct link *k);
 
-/* conn.c */
-void conn_tune_socket(int fd);
-struct conn *conn_new(struct ostpd *d, int fd, enum conn_kind kind, const char *endpoint);
-void conn_close(struct ostpd *d, struct conn *c, uint8_t reason, const char *why);
-void conn_on_io(struct ostpd *d, struct conn *c, uint32_t events);
-void conn_flush(struct ostpd *d, struct conn *c);
-/* Bytes read from c's socket into its session, events handled; with
- * n == 0 it handles input the session held (during a password check). */
-void conn_feed(struct ostpd *d, struct conn *c, const uint8_t *buf, size_t n);
-void conn_tick(struct ostpd *d, struct conn *c, uint64_t now);
-void conn_reap(struct ostpd *d);
-/* Daemon shutdown: authenticated close of every session, lingering
- * briefly so each CLOSE is read before the socket goes away. */
-void conn_close_all(struct ostpd *d, uint8_t reason, const char *why);
-/* Queue one IP packet for the peer; counts drops. */
-void conn_send_packet(struct ostpd *d, struct conn *c, uint8_t msg_type,
-		      const uint8_t *pkt, size_t len);
-
-/* route.c: which session owns an inner address */
-struct conn *route_lookup(struct ostpd *d, int family, const uint8_t *addr);
-bool route_source_allowed(const struct ostpd *d, const struct conn *c, int family,
-			  const uint8_t *addr);
-/* Family and addresses of an IP packet; false when it is not one. */
-bool packet_addrs(const uint8_t *pkt, size_t len, int *family,
-		  const uint8_t **src, const uint8_t **dst);
-
-/* rtable.c: run-time routes and peers */
+/* rtable.c: run-time routes, static peers, and the prefixes of a session */
 int rtable_route_add(struct ostpd *d, const struct prefix *p, const char *user);
-int rtable_route_del(struct ostpd *d, const struct prefix *p, const char *user);
+/* user NULL or "": whoever has it.  The route removed in *removed. */
+int rtable_route_del(struct ostpd *d, const struct prefix *p, const char *user,
+		     struct runtime_route *removed);
+/* u's own configuration (addresses as hosts, allowed_ips) holds p. */
+bool rtable_user_has(const struct ostpd_user *u, const struct prefix *p);
 int rtable_peer_add(struct ostpd *d, const struct daemon_peer *peer);
 int rtable_peer_del(struct ostpd *d, const char *name);
 int rtable_load_config_peers(struct ostpd *d);
-/* The peers as libostp peer entries; caller frees. */
-struct ostp_peer *rtable_ostp_peers(const struct ostpd *d, size_t *n);
+/* The current peer list, with a reference for the caller. */
+struct peer_snapshot *rtable_peers_get(struct ostpd *d);
+void rtable_peers_put(struct peer_snapshot *snap);
+/* Enters every prefix of user's session k into the forwarding table. */
+int rtable_link_up(struct ostpd *d, struct link *k, const struct ostpd_user *u);
 void rtable_free(struct ostpd *d);
 
-/* tunio.c */
-void tun_on_readable(struct ostpd *d);
-void tun_deliver(struct ostpd *d, struct conn *from, uint8_t msg_type, const uint8_t *data,
-		 size_t len);
-/* c's output queue shrank or c is closing: TUN reads may go on. */
-void tun_conn_drained(struct ostpd *d, struct conn *c);
-/* Ends a TUN pause that has lasted TUN_STALL_MAX_MS; returns the time the
- * current pause must end by, or UINT64_MAX. */
-uint64_t tun_check_stall(struct ostpd *d, uint64_t now);
-
 /* ocs.c: the server role */
-int ocs_listen(struct ostpd *d);
-void ocs_on_accept(struct ostpd *d, int lfd);
-/* Timers of the server role: admission summaries, paused listeners.
- * Returns when it wants to run next. */
-uint64_t ocs_tick(struct ostpd *d, uint64_t now);
-/* Listeners off until the given time (descriptors ran out). */
-void ocs_pause_listeners(struct ostpd *d, uint64_t until);
-void ocs_on_auth(struct ostpd *d, struct conn *c, const struct ostp_event *ev);
-void ocs_on_established(struct ostpd *d, struct conn *c);
-struct auth_job;
-void ocs_auth_done(struct ostpd *d, struct auth_job *job);
+int ocs_start(struct ostpd *d);
+int ocs_start_workers(struct ostpd *d);
+/* Listeners and workers off (shutdown starts); ocs_free once every link
+ * is gone. */
+void ocs_stop(struct ostpd *d);
+void ocs_free(struct ostpd *d);
 int ocs_reload(struct ostpd *d);
+/* Run-time routes: stored (rtable.c) and applied to the user's sessions. */
+int ocs_route_add(struct ostpd *d, const struct prefix *p, const char *user);
+int ocs_route_del(struct ostpd *d, const struct prefix *p, const char *user);
+/* Closes every session of user; returns how many. */
+int ocs_close_user(struct ostpd *d, const char *user, uint8_t reason, const char *why);
+/* The configured settings of a server session's user, or NULL. */
+const struct ostpd_user *ocs_link_user(const struct link *k);
 
 /* upstream.c: the client role */
+int upstream_start(struct ostpd *d);
+/* After the privilege drop: the first connection. */
 void upstream_connect(struct ostpd *d);
-void upstream_on_event(struct ostpd *d, struct conn *c, const struct ostp_event *ev);
-void upstream_lost(struct ostpd *d, struct conn *c);
-int upstream_init(struct ostpd *d);
-void upstream_free(struct ostpd *d);
+void upstream_stop(struct ostpd *d);
+bool upstream_is(const struct ostpd *d, const struct link *k);
+bool upstream_up(const struct ostpd *d);
 
 /* ctlsock.c */
 int ctl_open(struct ostpd *d);
-void ctl_on_readable(struct ostpd *d);
-/* A W_CTLCLIENT watch: one control client, or the timer of their deadlines. */
-void ctl_on_client(struct ostpd *d, struct watch *w, uint32_t events);
 void ctl_close(struct ostpd *d);
 
 #endif

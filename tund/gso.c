@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: ISC */
+#include <errno.h>
 #include <string.h>
 
 #include "gso.h"
@@ -16,7 +17,7 @@ static void put32(uint8_t *p, uint32_t v)
 }
 
 /* The kernel's virtio-net header on a TUN is in the host's byte order. */
-void vnet_hdr_read_host(struct vnet_hdr *h, const uint8_t *p)
+void vnet_hdr_read_host(struct ostp_vnet_hdr *h, const uint8_t *p)
 {
 	h->flags = p[0];
 	h->gso_type = p[1];
@@ -26,7 +27,7 @@ void vnet_hdr_read_host(struct vnet_hdr *h, const uint8_t *p)
 	memcpy(&h->csum_offset, p + 8, 2);
 }
 
-void vnet_hdr_write_host(uint8_t *p, const struct vnet_hdr *h)
+void vnet_hdr_write_host(uint8_t *p, const struct ostp_vnet_hdr *h)
 {
 	p[0] = h->flags;
 	p[1] = h->gso_type;
@@ -34,47 +35,6 @@ void vnet_hdr_write_host(uint8_t *p, const struct vnet_hdr *h)
 	memcpy(p + 4, &h->gso_size, 2);
 	memcpy(p + 6, &h->csum_start, 2);
 	memcpy(p + 8, &h->csum_offset, 2);
-}
-
-void vnet_hdr_read_wire(struct vnet_hdr *h, const uint8_t *p)
-{
-	h->flags = p[0];
-	h->gso_type = p[1];
-	h->hdr_len = get16(p + 2);
-	h->gso_size = get16(p + 4);
-	h->csum_start = get16(p + 6);
-	h->csum_offset = get16(p + 8);
-}
-
-void vnet_hdr_write_wire(uint8_t *p, const struct vnet_hdr *h)
-{
-	p[0] = h->flags;
-	p[1] = h->gso_type;
-	put16(p + 2, h->hdr_len);
-	put16(p + 4, h->gso_size);
-	put16(p + 6, h->csum_start);
-	put16(p + 8, h->csum_offset);
-}
-
-bool vnet_hdr_valid(const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
-{
-	uint8_t gso = h->gso_type & (uint8_t)~VNET_GSO_ECN;
-	unsigned version = len ? pkt[0] >> 4 : 0;
-
-	if (len < 20 || (h->flags & ~VNET_F_NEEDS_CSUM) || h->hdr_len > len)
-		return false;
-	if ((h->flags & VNET_F_NEEDS_CSUM) &&
-	    (size_t)h->csum_start + h->csum_offset + 2u > len)
-		return false;
-	if (gso == VNET_GSO_NONE)
-		return h->gso_type == VNET_GSO_NONE;
-	if (gso != VNET_GSO_TCPV4 && gso != VNET_GSO_TCPV6)
-		return false;
-	/* a tiny segment size would let one message fan out into tens of
-	 * thousands of packets when relayed to a peer without GSO */
-	if (!(h->flags & VNET_F_NEEDS_CSUM) || h->gso_size < GSO_SIZE_MIN)
-		return false;
-	return (gso == VNET_GSO_TCPV4 && version == 4) || (gso == VNET_GSO_TCPV6 && version == 6);
 }
 
 static uint32_t csum_add(const uint8_t *p, size_t len, uint32_t sum)
@@ -103,7 +63,7 @@ uint16_t inet_csum(const uint8_t *p, size_t len, uint32_t sum)
 
 /* NEEDS_CSUM: the field holds the pseudo-header sum; finish it over the
  * rest of the packet, as the kernel's skb_checksum_help does. */
-static void complete_csum(uint8_t *pkt, size_t len, const struct vnet_hdr *h)
+static void complete_csum(uint8_t *pkt, size_t len, const struct ostp_vnet_hdr *h)
 {
 	uint8_t *field = pkt + h->csum_start + h->csum_offset;
 	uint16_t c = inet_csum(pkt + h->csum_start, len - h->csum_start, 0);
@@ -121,47 +81,47 @@ static uint32_t pseudo_sum(const uint8_t *ip, bool v6, uint32_t l4_len)
 	return csum_add(ip + 12, 8, sum + l4_len);
 }
 
-int gso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
+int gso_segment(const struct ostp_vnet_hdr *h, const uint8_t *pkt, size_t len,
 		uint8_t *scratch, gso_emit_fn emit, void *ctx)
 {
-	uint8_t gso = h->gso_type & (uint8_t)~VNET_GSO_ECN;
+	uint8_t gso = h->gso_type & (uint8_t)~OSTP_VNET_GSO_ECN;
 	size_t ip_hlen, tcp_hlen, hdrs, payload, mss;
 	bool v6;
 	int n = 0;
 
 	if (len > 65535 || len < 20)
-		return -1;
-	if (gso == VNET_GSO_NONE) {
-		if (!(h->flags & VNET_F_NEEDS_CSUM)) {
+		return -EINVAL;
+	if (gso == OSTP_VNET_GSO_NONE) {
+		if (!(h->flags & OSTP_VNET_F_NEEDS_CSUM)) {
 			emit(ctx, pkt, len);
 			return 1;
 		}
 		if ((size_t)h->csum_start + h->csum_offset + 2u > len)
-			return -1;
+			return -EINVAL;
 		memcpy(scratch, pkt, len);
 		complete_csum(scratch, len, h);
 		emit(ctx, scratch, len);
 		return 1;
 	}
-	if (gso != VNET_GSO_TCPV4 && gso != VNET_GSO_TCPV6)
-		return -1;
-	v6 = gso == VNET_GSO_TCPV6;
+	if (gso != OSTP_VNET_GSO_TCPV4 && gso != OSTP_VNET_GSO_TCPV6)
+		return -EINVAL;
+	v6 = gso == OSTP_VNET_GSO_TCPV6;
 	if (v6) {
 		if ((pkt[0] >> 4) != 6 || len < 40 || pkt[6] != 6)
-			return -1;   /* extension headers: not produced by our TSO */
+			return -EINVAL;   /* extension headers: not produced by our TSO */
 		ip_hlen = 40;
 	} else {
 		if ((pkt[0] >> 4) != 4 || pkt[9] != 6)
-			return -1;
+			return -EINVAL;
 		ip_hlen = (size_t)(pkt[0] & 0x0f) * 4u;
 	}
 	if (ip_hlen < 20 || len < ip_hlen + 20)
-		return -1;
+		return -EINVAL;
 	tcp_hlen = (size_t)(pkt[ip_hlen + 12] >> 4) * 4u;
 	hdrs = ip_hlen + tcp_hlen;
 	mss = h->gso_size;
 	if (tcp_hlen < 20 || hdrs > len || mss == 0)
-		return -1;
+		return -EINVAL;
 	payload = len - hdrs;
 	for (size_t off = 0; off < payload || (payload == 0 && n == 0); off += mss) {
 		size_t seg = payload - off < mss ? payload - off : mss;

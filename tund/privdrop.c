@@ -4,6 +4,7 @@
  * here: privdrop() must run before any other thread is started.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -32,6 +33,23 @@ static int keep_net_admin(void)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+/* "what: why" in err; -errno of the call that failed. */
+static int syscall_failed(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int syscall_failed(char *err, size_t errlen, const char *fmt, ...)
+{
+	int e = errno;
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	n = strlen(err);
+	snprintf(err + n, errlen - n, ": %s", strerror(e));
+	return -e;
+}
+
 int privdrop(const char *user, char *err, size_t errlen)
 {
 	struct passwd *pw;
@@ -41,62 +59,47 @@ int privdrop(const char *user, char *err, size_t errlen)
 	errno = 0;
 	pw = getpwnam(user);
 	if (pw == NULL) {
-		if (errno != 0)
-			snprintf(err, errlen, "user %s: %s", user, strerror(errno));
+		int e = errno;
+
+		if (e != 0)
+			snprintf(err, errlen, "user %s: %s", user, strerror(e));
 		else
 			snprintf(err, errlen, "unknown user %s", user);
-		return -1;
+		/* the daemon may not run as a user that is not there */
+		return -EPERM;
 	}
 	if (pw->pw_uid == 0) {
 		snprintf(err, errlen, "user %s is root; name an unprivileged user", user);
-		return -1;
+		return -EPERM;
 	}
 	/* Without KEEPCAPS the setuid() below empties the permitted set,
 	 * and CAP_NET_ADMIN could never be raised again. */
-	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0) {
-		snprintf(err, errlen, "prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
-		return -1;
-	}
+	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+		return syscall_failed(err, errlen, "prctl(PR_SET_KEEPCAPS)");
 	/* Supplementary groups first (root's would otherwise survive), then
 	 * the group while still allowed to change it, then the user. */
-	if (setgroups(0, NULL) < 0) {
-		snprintf(err, errlen, "setgroups: %s", strerror(errno));
-		return -1;
-	}
-	if (setgid(pw->pw_gid) < 0) {
-		snprintf(err, errlen, "setgid(%lu): %s", (unsigned long)pw->pw_gid,
-			 strerror(errno));
-		return -1;
-	}
-	if (setuid(pw->pw_uid) < 0) {
-		snprintf(err, errlen, "setuid(%lu): %s", (unsigned long)pw->pw_uid,
-			 strerror(errno));
-		return -1;
-	}
-	if (keep_net_admin() < 0) {
-		snprintf(err, errlen, "capset: %s", strerror(errno));
-		return -1;
-	}
+	if (setgroups(0, NULL) < 0)
+		return syscall_failed(err, errlen, "setgroups");
+	if (setgid(pw->pw_gid) < 0)
+		return syscall_failed(err, errlen, "setgid(%lu)", (unsigned long)pw->pw_gid);
+	if (setuid(pw->pw_uid) < 0)
+		return syscall_failed(err, errlen, "setuid(%lu)", (unsigned long)pw->pw_uid);
+	if (keep_net_admin() < 0)
+		return syscall_failed(err, errlen, "capset");
 	/* An inherited ambient set would hand capabilities to anything the
 	 * daemon runs; EINVAL only means a kernel without ambient sets. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0L, 0L, 0L) < 0 &&
-	    errno != EINVAL) {
-		snprintf(err, errlen, "prctl(PR_CAP_AMBIENT): %s", strerror(errno));
-		return -1;
-	}
-	if (prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) < 0) {
-		snprintf(err, errlen, "prctl(PR_SET_KEEPCAPS): %s", strerror(errno));
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0) {
-		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-		return -1;
-	}
+	    errno != EINVAL)
+		return syscall_failed(err, errlen, "prctl(PR_CAP_AMBIENT)");
+	if (prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L) < 0)
+		return syscall_failed(err, errlen, "prctl(PR_SET_KEEPCAPS)");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+		return syscall_failed(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS)");
 	/* Proof rather than trust: if root can still be had back, something
 	 * above did not do what it claimed and the daemon must not run. */
 	if (setuid(0) == 0) {
 		snprintf(err, errlen, "still able to regain root after dropping to %s", user);
-		return -1;
+		return -EPERM;
 	}
 	return 0;
 }

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-/* user == "" does nothing.  0, or -1 with a message in err. */
+/* user == "" does nothing.  0, or -errno with a message in err. */
 int privdrop(const char *user, char *err, size_t errlen);
 
 #endif

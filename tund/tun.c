@@ -19,7 +19,7 @@
 
 static int setup_vnet(int fd)
 {
-	int hdrsz = TUN_VNET_HDR_LEN;
+	int hdrsz = OSTP_VNET_HDR_LEN;
 	unsigned base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0)
@@ -31,16 +31,14 @@ static int setup_vnet(int fd)
 	return 0;
 }
 
-int tun_open(char ifname[IFNAMSIZ], bool vnet_hdr, int *err)
+int tun_open(char ifname[IFNAMSIZ], bool vnet_hdr)
 {
 	struct ifreq ifr;
 	int fd, e;
 
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		*err = errno;
-		return -1;
-	}
+	if (fd < 0)
+		return -errno;
 
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
@@ -62,8 +60,7 @@ int tun_open(char ifname[IFNAMSIZ], bool vnet_hdr, int *err)
 
 fail:
 	close(fd);
-	*err = e;
-	return -1;
+	return -e;
 }
 
 int tun_set_persist(int fd, bool persist)

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Packets between the TUN device and the sessions.  The TUN is opened
- * with IFF_VNET_HDR and TCP segmentation offload, so one read can be a
- * 64 KiB TCP packet: it goes to a GSO peer as one DATA_GSO message and to
- * any other peer as ordinary packets cut here.
+ * Packets between the TUN device and the links, as fwd.c decides.  The
+ * TUN is opened with IFF_VNET_HDR and TCP segmentation offload, so one
+ * read can be a 64 KiB TCP packet: it goes to a GSO peer as one DATA_GSO
+ * message and to any other peer as ordinary packets cut here.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
@@ -14,215 +15,225 @@
 #include "daemon.h"
 #include "gso.h"
 #include "log.h"
-
-/* The session a packet read from the TUN goes to: a client of ours that
- * owns the destination, else the server we are a client of. */
-static struct conn *next_hop(struct ostpd *d, int family, const uint8_t *dst)
-{
-	struct conn *c = d->cfg.has_server ? route_lookup(d, family, dst) : NULL;
-
-	if (c)
-		return c;
-	if (d->upstream && !d->upstream->dead && d->upstream->established_ms)
-		return d->upstream;
-	return NULL;
-}
+#include "tun.h"
 
 struct emit_ctx {
-	struct ostpd *d;
-	struct conn *c;
+	struct link *k;
 };
 
 static void emit_plain(void *ctx, const uint8_t *pkt, size_t len)
 {
 	struct emit_ctx *e = ctx;
 
-	conn_send_packet(e->d, e->c, OSTP_MSG_DATA, pkt, len);
+	link_send(e->k, OSTP_MSG_DATA, pkt, len);
 }
 
 /* buf = host-order virtio-net header + packet, as the TUN gave it. */
-static void send_to(struct ostpd *d, struct conn *c, uint8_t *buf, size_t len)
+static void send_to(struct ostpd *d, struct link *k, uint8_t *buf, size_t len)
 {
-	struct vnet_hdr h;
-	struct emit_ctx e = { d, c };
+	struct ostp_vnet_hdr h;
+	struct emit_ctx e = { k };
 
 	vnet_hdr_read_host(&h, buf);
-	if (c->spw & OSTP_SPW_GSO) {
-		vnet_hdr_write_wire(buf, &h);
-		conn_send_packet(d, c, OSTP_MSG_DATA_GSO, buf, len);
+	if (k->spw & OSTP_SPW_GSO) {
+		ostp_vnet_hdr_encode(buf, &h);
+		link_send(k, OSTP_MSG_DATA_GSO, buf, len);
 		return;
 	}
-	if (h.gso_type == VNET_GSO_NONE && !(h.flags & VNET_F_NEEDS_CSUM)) {
-		conn_send_packet(d, c, OSTP_MSG_DATA, buf + VNET_HDR_LEN, len - VNET_HDR_LEN);
+	if (h.gso_type == OSTP_VNET_GSO_NONE && !(h.flags & OSTP_VNET_F_NEEDS_CSUM)) {
+		link_send(k, OSTP_MSG_DATA, buf + OSTP_VNET_HDR_LEN, len - OSTP_VNET_HDR_LEN);
 		return;
 	}
-	if (gso_segment(&h, buf + VNET_HDR_LEN, len - VNET_HDR_LEN, d->seg, emit_plain, &e) < 0)
-		c->ctr.drop_queue++;
+	if (gso_segment(&h, buf + OSTP_VNET_HDR_LEN, len - OSTP_VNET_HDR_LEN, d->tun.seg,
+			emit_plain, &e) < 0)
+		k->ctr.drop_queue++;
 }
 
-static bool conn_full(const struct conn *c)
+static bool link_full(const struct link *k)
 {
-	const uint8_t *p;
-
-	return ostp_output(c->s, &p) >= CONN_OUTQ_MAX;
-}
-
-static void tun_watch(struct ostpd *d, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = &d->tun_w };
-
-	if (epoll_ctl(d->ep, EPOLL_CTL_MOD, d->tun_fd, &ev) < 0)
-		log_error("epoll: %s: %s", d->ifname, strerror(errno));
+	return link_queued(k) >= LINK_OUTQ_MAX;
 }
 
 /* Packets stay in the TUN queue, where the kernel applies its own
- * back-pressure to the inner TCP, until c has room again. */
-static void tun_pause(struct ostpd *d, struct conn *c)
+ * back-pressure to the inner TCP, until k has room again.  A daemon that
+ * is only a client has one session to wait for; a server waits for one
+ * client at most TUN_STALL_MAX_MS. */
+static void tun_pause(struct ostpd *d, struct link *k)
 {
-	d->tun_blocker = c;
-	d->tun_paused_ms = now_ms();
-	tun_watch(d, 0);
+	d->tun.blocker = k;
+	d->tun.paused_ms = ev_now(&d->loop);
+	ev_watch_mod(&d->loop, &d->tun.w, 0);
+	if (d->is_server)
+		ev_timer_set(&d->loop, &d->tun.stall, d->tun.paused_ms + TUN_STALL_MAX_MS);
 }
 
 static void tun_resume(struct ostpd *d)
 {
-	d->tun_blocker = NULL;
-	tun_watch(d, EPOLLIN);
+	d->tun.blocker = NULL;
+	ev_timer_cancel(&d->loop, &d->tun.stall);
+	ev_watch_mod(&d->loop, &d->tun.w, EPOLLIN);
 }
 
-void tun_conn_drained(struct ostpd *d, struct conn *c)
+void tun_link_drained(struct ostpd *d, struct link *k)
 {
-	const uint8_t *p;
-
 	/* half the limit, so one ACK-clocked write does not flip us back */
-	if (!c->dead && ostp_output(c->s, &p) > CONN_OUTQ_MAX / 2)
+	if (!k->dead && link_queued(k) > LINK_OUTQ_MAX / 2)
 		return;
-	c->shedding = false;
-	if (d->tun_blocker == c)
+	k->shedding = false;
+	if (d->tun.blocker == k)
 		tun_resume(d);
 }
 
-uint64_t tun_check_stall(struct ostpd *d, uint64_t now)
+static void on_stall(struct timer *t, uint64_t now)
 {
-	struct conn *c = d->tun_blocker;
-	uint64_t end = d->tun_paused_ms + TUN_STALL_MAX_MS;
+	struct tunio *tun = (struct tunio *)((char *)t - offsetof(struct tunio, stall));
+	struct ostpd *d = (struct ostpd *)((char *)tun - offsetof(struct ostpd, tun));
+	struct link *k = tun->blocker;
 
-	/* a daemon that is only a client has one session to wait for */
-	if (!c || !d->cfg.has_server)
-		return UINT64_MAX;
-	if (now < end)
-		return end;
-	c->shedding = true;
+	(void)now;
+	if (!k)
+		return;
+	k->shedding = true;
 	log_debug("%s: output queue full for %d ms: dropping its packets until it drains",
-		  c->endpoint, TUN_STALL_MAX_MS);
+		  k->endpoint, TUN_STALL_MAX_MS);
 	tun_resume(d);
-	return UINT64_MAX;
 }
 
-static void remember(struct conn **touched, size_t *n, struct conn *c)
+static void remember(struct link **touched, size_t *n, struct link *k)
 {
 	for (size_t j = 0; j < *n; j++)
-		if (touched[j] == c)
+		if (touched[j] == k)
 			return;
-	touched[(*n)++] = c;
+	touched[(*n)++] = k;
 }
 
-void tun_on_readable(struct ostpd *d)
+static void on_readable(struct ev_watch *w, uint32_t events)
 {
-	struct conn *touched[TUN_BATCH];
+	struct tunio *tun = (struct tunio *)((char *)w - offsetof(struct tunio, w));
+	struct ostpd *d = (struct ostpd *)((char *)tun - offsetof(struct ostpd, tun));
+	struct link *touched[TUN_BATCH];
 	size_t n_touched = 0;
 
-	for (int i = 0; i < TUN_BATCH && !d->tun_blocker; i++) {
-		ssize_t n = read(d->tun_fd, d->pkt, VNET_HDR_LEN + TUN_PKT_MAX);
-		const uint8_t *src, *dst;
-		struct conn *c;
-		int family;
+	(void)events;
+	for (int i = 0; i < TUN_BATCH && !tun->blocker; i++) {
+		ssize_t n = read(tun->fd, tun->pkt, OSTP_VNET_HDR_LEN + TUN_PKT_MAX);
+		struct fwd_decision fd;
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if ((size_t)n <= VNET_HDR_LEN ||
-		    !packet_addrs(d->pkt + VNET_HDR_LEN, (size_t)n - VNET_HDR_LEN, &family, &src, &dst)) {
-			d->tun_ctr.drop_noroute++;
+		if ((size_t)n <= OSTP_VNET_HDR_LEN) {
+			tun->ctr.drop_noroute++;
 			continue;
 		}
-		c = next_hop(d, family, dst);
-		if (!c) {
-			d->tun_ctr.drop_noroute++;
+		fd = fwd_from_tun(&d->fwd, tun->pkt + OSTP_VNET_HDR_LEN, (size_t)n - OSTP_VNET_HDR_LEN);
+		if (fd.action != FWD_TO_LINK) {
+			tun->ctr.drop_noroute++;
 			continue;
 		}
-		send_to(d, c, d->pkt, (size_t)n);
+		send_to(d, fd.to, tun->pkt, (size_t)n);
 		/* one write per session per batch, not per packet */
-		remember(touched, &n_touched, c);
-		if (!c->shedding && conn_full(c)) {
-			conn_flush(d, c);
-			if (!c->dead && conn_full(c))
-				tun_pause(d, c);
+		remember(touched, &n_touched, fd.to);
+		if (!fd.to->shedding && link_full(fd.to)) {
+			link_flush(fd.to);
+			if (!fd.to->dead && link_full(fd.to))
+				tun_pause(d, fd.to);
 		}
 	}
 	for (size_t j = 0; j < n_touched; j++)
-		conn_flush(d, touched[j]);
+		link_flush(touched[j]);
 }
 
-static void write_tun(struct ostpd *d, const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
+static void write_tun(struct ostpd *d, const struct ostp_vnet_hdr *h, const uint8_t *pkt,
+		      size_t len)
 {
-	uint8_t hdr[VNET_HDR_LEN];
+	uint8_t hdr[OSTP_VNET_HDR_LEN];
 	struct iovec iov[2] = {
 		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
 		{ .iov_base = (void *)pkt, .iov_len = len },
 	};
 
 	vnet_hdr_write_host(hdr, h);
-	if (writev(d->tun_fd, iov, 2) < 0)
-		d->tun_ctr.drop_queue++;
+	if (writev(d->tun.fd, iov, 2) < 0)
+		d->tun.ctr.drop_queue++;
 }
 
-void tun_deliver(struct ostpd *d, struct conn *from, uint8_t msg_type, const uint8_t *data,
+void tun_deliver(struct ostpd *d, struct link *from, uint8_t msg_type, const uint8_t *data,
 		 size_t len)
 {
-	struct vnet_hdr h = { 0 };
-	const uint8_t *pkt = data, *src, *dst;
+	struct ostp_vnet_hdr h = { 0 };
+	const uint8_t *pkt = data;
 	size_t pkt_len = len;
-	struct conn *to;
-	int family;
+	struct fwd_decision fd;
+	struct link *to;
 
 	if (msg_type == OSTP_MSG_DATA_GSO) {
-		vnet_hdr_read_wire(&h, data);
-		pkt += VNET_HDR_LEN;
-		pkt_len -= VNET_HDR_LEN;
-		if (!vnet_hdr_valid(&h, pkt, pkt_len)) {
+		if (ostp_vnet_hdr_decode(&h, data, len) != OSTP_OK) {
 			from->ctr.drop_source++;
 			return;
 		}
+		pkt += OSTP_VNET_HDR_LEN;
+		pkt_len -= OSTP_VNET_HDR_LEN;
 	}
-	if (!packet_addrs(pkt, pkt_len, &family, &src, &dst)) {
-		from->ctr.drop_source++;
+	fd = fwd_from_link(&d->fwd, from, pkt, pkt_len);
+	switch (fd.action) {
+	case FWD_TO_TUN:
+		write_tun(d, &h, pkt, pkt_len);
 		return;
-	}
-	if (from->kind == CONN_ACCEPTED && !route_source_allowed(d, from, family, src)) {
-		from->ctr.drop_source++;
-		return;
-	}
-	/* client to client through the server, without touching the kernel */
-	to = from->kind == CONN_ACCEPTED ? route_lookup(d, family, dst) : NULL;
-	if (to && to != from) {
-		/* reaching other clients is the RELAY permission (SPW bit 4) */
-		if (!(from->spw & OSTP_SPW_RELAY)) {
-			from->ctr.drop_noroute++;
-			return;
-		}
+	case FWD_TO_LINK:
+		/* member to member through the server, without the kernel */
+		to = fd.to;
 		if (msg_type == OSTP_MSG_DATA_GSO && (to->spw & OSTP_SPW_GSO)) {
-			conn_send_packet(d, to, OSTP_MSG_DATA_GSO, data, len);
+			link_send(to, OSTP_MSG_DATA_GSO, data, len);
 		} else {
-			struct emit_ctx e = { d, to };
+			struct emit_ctx e = { to };
 
-			if (gso_segment(&h, pkt, pkt_len, d->seg, emit_plain, &e) < 0)
+			if (gso_segment(&h, pkt, pkt_len, d->tun.seg, emit_plain, &e) < 0)
 				to->ctr.drop_queue++;
 		}
-		conn_flush(d, to);
+		link_flush(to);
+		return;
+	case FWD_DROP_NORELAY:
+	case FWD_DROP_NOROUTE:
+		from->ctr.drop_noroute++;
+		return;
+	case FWD_DROP_MALFORMED:
+	case FWD_DROP_SOURCE:
+		from->ctr.drop_source++;
 		return;
 	}
-	write_tun(d, &h, pkt, pkt_len);
+}
+
+int tun_setup(struct ostpd *d)
+{
+	struct tunio *tun = &d->tun;
+	int err;
+
+	tun->pkt = malloc(OSTP_VNET_HDR_LEN + TUN_PKT_MAX);
+	tun->seg = malloc(TUN_PKT_MAX);
+	if (!tun->pkt || !tun->seg)
+		return -ENOMEM;
+	snprintf(tun->ifname, sizeof(tun->ifname), "%s", d->cfg.interface);
+	err = tun_open(tun->ifname, true);
+	if (err < 0) {
+		log_error("TUN %s: %s", tun->ifname, strerror(-err));
+		return err;
+	}
+	tun->fd = err;
+	tun->stall.fn = on_stall;
+	return ev_watch_add(&d->loop, &tun->w, tun->fd, EPOLLIN, on_readable);
+}
+
+void tun_close(struct ostpd *d)
+{
+	/* the TUN is not persistent: closing it removes the interface and
+	 * with it every address and route on it */
+	if (d->tun.fd >= 0)
+		close(d->tun.fd);
+	d->tun.fd = -1;
+	free(d->tun.pkt);
+	free(d->tun.seg);
+	d->tun.pkt = d->tun.seg = NULL;
 }

@@ -4,7 +4,7 @@
  *
  * The input is the body as a peer sends it: a 10-byte big-endian
  * virtio-net header, then the packet.  As tund/tunio.c does with it:
- * vnet_hdr_read_wire, vnet_hdr_valid, and for a header it accepts
+ * ostp_vnet_hdr_decode/encode, and for a header it accepts
  * gso_segment (the server relaying to a client without GSO) into a
  * 65535-byte scratch.  Checked for every emitted packet: it is at most
  * 65535 bytes and lies inside the scratch (or is the input itself, passed
@@ -118,49 +118,47 @@ static void emit(void *ctx, const uint8_t *pkt, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t *scratch;
-	struct vnet_hdr h, again;
-	uint8_t wire[VNET_HDR_LEN];
+	struct ostp_vnet_hdr h, again;
+	uint8_t wire[OSTP_VNET_HDR_LEN];
 	const uint8_t *pkt;
 	size_t len;
 	struct out o;
 	int n;
 
-	if (size < VNET_HDR_LEN)
+	if (size < OSTP_VNET_HDR_LEN)
 		return 0;
 	if (!scratch) {
 		scratch = malloc(SCRATCH);   /* exactly 65535: ASan catches overruns */
 		if (!scratch)
 			abort();
 	}
-	vnet_hdr_read_wire(&h, data);
-	vnet_hdr_write_wire(wire, &h);
-	CHECK(memcmp(wire, data, VNET_HDR_LEN) == 0);
-	vnet_hdr_read_wire(&again, wire);
-	CHECK(memcmp(&again, &h, sizeof(h)) == 0);
-
-	pkt = data + VNET_HDR_LEN;
-	len = size - VNET_HDR_LEN;
-	if (!vnet_hdr_valid(&h, pkt, len))
+	pkt = data + OSTP_VNET_HDR_LEN;
+	len = size - OSTP_VNET_HDR_LEN;
+	if (ostp_vnet_hdr_decode(&h, data, size) != OSTP_OK)
 		return 0;
+	ostp_vnet_hdr_encode(wire, &h);
+	CHECK(memcmp(wire, data, OSTP_VNET_HDR_LEN) == 0);
+	CHECK(ostp_vnet_hdr_decode(&again, data, size) == OSTP_OK);
+	CHECK(memcmp(&again, &h, sizeof(h)) == 0);
 	/* what the validator promises */
 	CHECK(len >= 20);
-	CHECK(!(h.flags & ~VNET_F_NEEDS_CSUM));
-	if (h.flags & VNET_F_NEEDS_CSUM)
+	CHECK(!(h.flags & ~OSTP_VNET_F_NEEDS_CSUM));
+	if (h.flags & OSTP_VNET_F_NEEDS_CSUM)
 		CHECK((size_t)h.csum_start + h.csum_offset + 2 <= len);
-	if (h.gso_type != VNET_GSO_NONE) {
-		uint8_t gso = h.gso_type & (uint8_t)~VNET_GSO_ECN;
+	if (h.gso_type != OSTP_VNET_GSO_NONE) {
+		uint8_t gso = h.gso_type & (uint8_t)~OSTP_VNET_GSO_ECN;
 
-		CHECK(gso == VNET_GSO_TCPV4 || gso == VNET_GSO_TCPV6);
-		CHECK(h.flags & VNET_F_NEEDS_CSUM);
+		CHECK(gso == OSTP_VNET_GSO_TCPV4 || gso == OSTP_VNET_GSO_TCPV6);
+		CHECK(h.flags & OSTP_VNET_F_NEEDS_CSUM);
 		CHECK(h.gso_size > 0 && h.hdr_len <= len);
-		CHECK((pkt[0] >> 4) == (gso == VNET_GSO_TCPV4 ? 4 : 6));
+		CHECK((pkt[0] >> 4) == (gso == OSTP_VNET_GSO_TCPV4 ? 4 : 6));
 	}
 
 	memset(&o, 0, sizeof(o));
 	o.scratch = scratch;
 	o.in = pkt;
 	o.in_len = len;
-	if ((h.gso_type & (uint8_t)~VNET_GSO_ECN) != VNET_GSO_NONE && len <= 65535) {
+	if ((h.gso_type & (uint8_t)~OSTP_VNET_GSO_ECN) != OSTP_VNET_GSO_NONE && len <= 65535) {
 		/* the layout gso_segment will find, if it accepts the packet */
 		o.ip_hlen = (pkt[0] >> 4) == 6 ? 40 : (size_t)(pkt[0] & 0x0f) * 4u;
 		if (o.ip_hlen >= 20 && len >= o.ip_hlen + 20) {

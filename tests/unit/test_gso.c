@@ -11,6 +11,7 @@
  * with gso.c's own helpers.
  */
 #include <check.h>
+#include <errno.h>
 #include <linux/virtio_net.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -98,7 +99,7 @@ struct spec {
 	uint8_t tcp_flags;
 	uint32_t seq;
 	uint16_t ip_id;
-	bool ecn;               /* VNET_GSO_ECN in gso_type */
+	bool ecn;               /* OSTP_VNET_GSO_ECN in gso_type */
 };
 
 static uint32_t rng_state = 0x2545f491u;
@@ -113,7 +114,7 @@ static uint8_t rnd8(void)
 
 /* A TSO packet as the kernel writes it to the TUN, and its vnet header.
  * Returns its length; the TCP payload starts at *hdrs. */
-static size_t build_tcp(uint8_t *buf, const struct spec *s, struct vnet_hdr *h, size_t *hdrs)
+static size_t build_tcp(uint8_t *buf, const struct spec *s, struct ostp_vnet_hdr *h, size_t *hdrs)
 {
 	size_t ip_hlen = s->v6 ? 40 : 20 + s->ip_opt;
 	size_t tcp_hlen = 20 + s->tcp_opt;
@@ -176,12 +177,12 @@ static size_t build_tcp(uint8_t *buf, const struct spec *s, struct vnet_hdr *h, 
 	wr16(tcp + 16, ref_fold(ref_pseudo(buf, 6, len - ip_hlen)));
 
 	memset(h, 0, sizeof(*h));
-	h->flags = VNET_F_NEEDS_CSUM;
+	h->flags = OSTP_VNET_F_NEEDS_CSUM;
 	h->csum_start = (uint16_t)ip_hlen;
 	h->csum_offset = 16;
 	if (s->mss) {
-		h->gso_type = (uint8_t)((s->v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4) |
-					(s->ecn ? VNET_GSO_ECN : 0));
+		h->gso_type = (uint8_t)((s->v6 ? OSTP_VNET_GSO_TCPV6 : OSTP_VNET_GSO_TCPV4) |
+					(s->ecn ? OSTP_VNET_GSO_ECN : 0));
 		h->gso_size = s->mss;
 		h->hdr_len = (uint16_t)(ip_hlen + tcp_hlen);
 	}
@@ -238,7 +239,7 @@ static uint8_t *scratch_buf(void)
 	return p;
 }
 
-static int run_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
+static int run_segment(const struct ostp_vnet_hdr *h, const uint8_t *pkt, size_t len,
 		       uint8_t *scratch, struct segs *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -255,7 +256,7 @@ static void check_segmentation(const struct spec *s)
 	uint8_t *joined = malloc(65535);
 	size_t ip_hlen = s->v6 ? 40 : 20 + s->ip_opt, tcp_hlen = 20 + s->tcp_opt;
 	size_t hdrs, len, expect, off = 0;
-	struct vnet_hdr h;
+	struct ostp_vnet_hdr h;
 	struct segs out;
 	int n;
 
@@ -413,7 +414,7 @@ static void check_needs_csum(bool v6, uint8_t proto, size_t payload)
 			  .tcp_flags = TCP_ACK | TCP_PSH };
 	uint8_t *pkt = malloc(65535), *scratch = scratch_buf();
 	size_t hdrs, len, ip_hlen = v6 ? 40 : 20;
-	struct vnet_hdr h;
+	struct ostp_vnet_hdr h;
 	struct segs out;
 	uint16_t field;
 	int n;
@@ -434,7 +435,7 @@ static void check_needs_csum(bool v6, uint8_t proto, size_t payload)
 		h.csum_offset = 6;
 	}
 	field = (uint16_t)(ip_hlen + h.csum_offset);
-	ck_assert_uint_eq(h.gso_type, VNET_GSO_NONE);
+	ck_assert_uint_eq(h.gso_type, OSTP_VNET_GSO_NONE);
 	n = run_segment(&h, pkt, len, scratch, &out);
 	ck_assert_int_eq(n, 1);
 	ck_assert_uint_eq(out.n, 1);
@@ -468,7 +469,7 @@ START_TEST(needs_csum_udp_zero)
 {
 	uint8_t pkt[40 + 8 + 64];
 	uint8_t *scratch = scratch_buf();
-	struct vnet_hdr h = { .flags = VNET_F_NEEDS_CSUM, .csum_start = 40, .csum_offset = 6 };
+	struct ostp_vnet_hdr h = { .flags = OSTP_VNET_F_NEEDS_CSUM, .csum_start = 40, .csum_offset = 6 };
 	size_t len = sizeof(pkt);
 	struct segs out;
 	uint16_t rest;
@@ -509,7 +510,7 @@ START_TEST(plain_passthrough)
 	struct spec s = { .tcp_opt = 12, .payload = 1000, .seq = 5, .tcp_flags = TCP_ACK };
 	uint8_t *pkt = malloc(65535), *copy = malloc(65535), *scratch = scratch_buf();
 	size_t hdrs, len;
-	struct vnet_hdr h;
+	struct ostp_vnet_hdr h;
 	struct segs out;
 
 	ck_assert(pkt && copy);
@@ -532,14 +533,14 @@ START_TEST(plain_passthrough)
 END_TEST
 
 /* gso_segment refuses what it cannot cut, and emits nothing then. */
-static void expect_refused(const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
+static void expect_refused(const struct ostp_vnet_hdr *h, const uint8_t *pkt, size_t len,
 			   const char *what)
 {
 	uint8_t *scratch = scratch_buf();
 	struct segs out;
 	int n = run_segment(h, pkt, len, scratch, &out);
 
-	ck_assert_msg(n == -1, "%s: gso_segment returned %d, not -1", what, n);
+	ck_assert_msg(n == -EINVAL, "%s: gso_segment returned %d, not -EINVAL", what, n);
 	ck_assert_msg(out.n == 0, "%s: %zu packets emitted", what, out.n);
 	segs_free(&out);
 	free(scratch);
@@ -552,7 +553,7 @@ START_TEST(seg_refuses)
 	struct spec s6 = s4;
 	uint8_t *pkt = calloc(1, 70000), *bad = calloc(1, 70000);
 	size_t hdrs, len4, len6;
-	struct vnet_hdr h4, h6, h;
+	struct ostp_vnet_hdr h4, h6, h;
 
 	ck_assert(pkt && bad);
 	s6.v6 = true;
@@ -609,7 +610,7 @@ START_TEST(seg_refuses)
 	expect_refused(&h, pkt, 19, "plain, 19 bytes");
 	expect_refused(&h4, pkt, 19, "TCPV4, 19 bytes");
 	expect_refused(&h4, pkt, 0, "TCPV4, 0 bytes");
-	h.flags = VNET_F_NEEDS_CSUM;
+	h.flags = OSTP_VNET_F_NEEDS_CSUM;
 	h.csum_start = 0;
 	h.csum_offset = 0;
 	expect_refused(&h, pkt, 19, "NEEDS_CSUM, 19 bytes");
@@ -622,7 +623,7 @@ START_TEST(seg_refuses)
 
 	/* NEEDS_CSUM offsets past the packet (non-GSO) */
 	memset(&h, 0, sizeof(h));
-	h.flags = VNET_F_NEEDS_CSUM;
+	h.flags = OSTP_VNET_F_NEEDS_CSUM;
 	h.csum_start = 20;
 	h.csum_offset = 16;
 	expect_refused(&h, pkt, 37, "NEEDS_CSUM field past the end");
@@ -635,7 +636,22 @@ START_TEST(seg_refuses)
 }
 END_TEST
 
-/* ---- vnet_hdr_valid ----------------------------------------------------- */
+/* ---- the DATA_GSO header check (ostp_vnet_hdr_decode) -------------------- */
+
+/* h and pkt as a DATA_GSO body would carry them, through the library's
+ * decoder: the header it accepts is the one that was encoded. */
+static bool vnet_hdr_valid(const struct ostp_vnet_hdr *h, const uint8_t *pkt, size_t len)
+{
+	static uint8_t body[OSTP_VNET_HDR_LEN + 65536];
+	struct ostp_vnet_hdr back;
+
+	ostp_vnet_hdr_encode(body, h);
+	memcpy(body + OSTP_VNET_HDR_LEN, pkt, len);
+	if (ostp_vnet_hdr_decode(&back, body, OSTP_VNET_HDR_LEN + len) != OSTP_OK)
+		return false;
+	ck_assert_mem_eq(&back, h, sizeof(back));
+	return true;
+}
 
 START_TEST(valid_accepts)
 {
@@ -644,7 +660,7 @@ START_TEST(valid_accepts)
 	struct spec s6 = s4;
 	uint8_t p4[4000], p6[4000];
 	size_t hdrs, l4, l6;
-	struct vnet_hdr h4, h6, h;
+	struct ostp_vnet_hdr h4, h6, h;
 
 	s6.v6 = true;
 	l4 = build_tcp(p4, &s4, &h4, &hdrs);
@@ -652,10 +668,10 @@ START_TEST(valid_accepts)
 	ck_assert(vnet_hdr_valid(&h4, p4, l4));
 	ck_assert(vnet_hdr_valid(&h6, p6, l6));
 	h = h4;
-	h.gso_type |= VNET_GSO_ECN;
+	h.gso_type |= OSTP_VNET_GSO_ECN;
 	ck_assert(vnet_hdr_valid(&h, p4, l4));
 	h = h6;
-	h.gso_type |= VNET_GSO_ECN;
+	h.gso_type |= OSTP_VNET_GSO_ECN;
 	ck_assert(vnet_hdr_valid(&h, p6, l6));
 
 	/* no GSO, no flags: nothing to check but the packet size */
@@ -664,7 +680,7 @@ START_TEST(valid_accepts)
 	ck_assert(vnet_hdr_valid(&h, p6, l6));
 	ck_assert(vnet_hdr_valid(&h, p4, 20));
 	/* no GSO, NEEDS_CSUM */
-	h.flags = VNET_F_NEEDS_CSUM;
+	h.flags = OSTP_VNET_F_NEEDS_CSUM;
 	h.csum_start = 20;
 	h.csum_offset = 16;
 	ck_assert(vnet_hdr_valid(&h, p4, l4));
@@ -690,7 +706,7 @@ START_TEST(valid_rejects)
 	struct spec s6 = s4;
 	uint8_t p4[4000], p6[4000];
 	size_t hdrs, l4, l6;
-	struct vnet_hdr h4, h6, h;
+	struct ostp_vnet_hdr h4, h6, h;
 
 	s6.v6 = true;
 	l4 = build_tcp(p4, &s4, &h4, &hdrs);
@@ -707,9 +723,9 @@ START_TEST(valid_rejects)
 	}
 	/* unknown GSO types: UDP (3), UDP_L4 (5), anything else */
 	for (unsigned t = 0; t < 256; t++) {
-		unsigned base = t & ~VNET_GSO_ECN;
+		unsigned base = t & ~OSTP_VNET_GSO_ECN;
 
-		if (base == VNET_GSO_NONE || base == VNET_GSO_TCPV4 || base == VNET_GSO_TCPV6)
+		if (base == OSTP_VNET_GSO_NONE || base == OSTP_VNET_GSO_TCPV4 || base == OSTP_VNET_GSO_TCPV6)
 			continue;
 		h = h4;
 		h.gso_type = (uint8_t)t;
@@ -725,9 +741,9 @@ START_TEST(valid_rejects)
 	ck_assert(!vnet_hdr_valid(&h, p4, l4));
 	/* ECN without GSO */
 	memset(&h, 0, sizeof(h));
-	h.gso_type = VNET_GSO_ECN;
+	h.gso_type = OSTP_VNET_GSO_ECN;
 	ck_assert(!vnet_hdr_valid(&h, p4, l4));
-	h.flags = VNET_F_NEEDS_CSUM;
+	h.flags = OSTP_VNET_F_NEEDS_CSUM;
 	h.csum_start = 20;
 	h.csum_offset = 16;
 	ck_assert(!vnet_hdr_valid(&h, p4, l4));
@@ -751,7 +767,7 @@ START_TEST(valid_rejects)
 	h.csum_offset = (uint16_t)(l4 - 1);
 	ck_assert(!vnet_hdr_valid(&h, p4, l4));
 	memset(&h, 0, sizeof(h));
-	h.flags = VNET_F_NEEDS_CSUM;
+	h.flags = OSTP_VNET_F_NEEDS_CSUM;
 	h.csum_start = 20;
 	h.csum_offset = 16;
 	ck_assert(!vnet_hdr_valid(&h, p4, 37));
@@ -778,7 +794,7 @@ START_TEST(valid_rejects)
 	ck_assert(!vnet_hdr_valid(&h4, p6, l6));
 	ck_assert(!vnet_hdr_valid(&h6, p4, l4));
 	h = h4;
-	h.gso_type |= VNET_GSO_ECN;
+	h.gso_type |= OSTP_VNET_GSO_ECN;
 	ck_assert(!vnet_hdr_valid(&h, p6, l6));
 	/* an IP version that is neither */
 	p4[0] = 0x55;
@@ -798,7 +814,7 @@ END_TEST
 START_TEST(valid_rejects_hdr_len_no_gso)
 {
 	uint8_t p[100];
-	struct vnet_hdr h = { 0 };
+	struct ostp_vnet_hdr h = { 0 };
 
 	memset(p, 0, sizeof(p));
 	p[0] = 0x45;
@@ -812,22 +828,29 @@ END_TEST
 
 START_TEST(hdr_wire_big_endian)
 {
-	const struct vnet_hdr h = {
+	const struct ostp_vnet_hdr h = {
 		.flags = 0x01, .gso_type = 0x84, .hdr_len = 0x0102,
 		.gso_size = 0x0304, .csum_start = 0x0506, .csum_offset = 0x0708,
 	};
-	static const uint8_t want[VNET_HDR_LEN] = {
+	static const uint8_t want[OSTP_VNET_HDR_LEN] = {
 		0x01, 0x84, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
 	};
-	uint8_t b[VNET_HDR_LEN + 2];
-	struct vnet_hdr r;
+	uint8_t b[OSTP_VNET_HDR_LEN + 2];
+	struct ostp_vnet_hdr r;
 
 	memset(b, 0xee, sizeof(b));
-	vnet_hdr_write_wire(b, &h);
-	ck_assert(memcmp(b, want, VNET_HDR_LEN) == 0);
-	ck_assert_uint_eq(b[VNET_HDR_LEN], 0xee);      /* writes 10 bytes only */
+	ostp_vnet_hdr_encode(b, &h);
+	ck_assert(memcmp(b, want, OSTP_VNET_HDR_LEN) == 0);
+	ck_assert_uint_eq(b[OSTP_VNET_HDR_LEN], 0xee);      /* writes 10 bytes only */
 	memset(&r, 0x55, sizeof(r));
-	vnet_hdr_read_wire(&r, want);
+	{
+		/* decoding checks the header against its packet: one it fits */
+		static uint8_t body[OSTP_VNET_HDR_LEN + 4000];
+
+		memcpy(body, want, OSTP_VNET_HDR_LEN);
+		body[OSTP_VNET_HDR_LEN] = 0x60;   /* IPv6, as TCPV6 requires */
+		ck_assert_int_eq(ostp_vnet_hdr_decode(&r, body, sizeof(body)), OSTP_OK);
+	}
 	ck_assert_uint_eq(r.flags, h.flags);
 	ck_assert_uint_eq(r.gso_type, h.gso_type);
 	ck_assert_uint_eq(r.hdr_len, 0x0102);
@@ -846,14 +869,14 @@ START_TEST(hdr_host_matches_kernel)
 		.hdr_len = 0x1234, .gso_size = 0xabcd, .csum_start = 0x0040,
 		.csum_offset = 0xff10,
 	};
-	uint8_t b[VNET_HDR_LEN];
-	struct vnet_hdr h;
+	uint8_t b[OSTP_VNET_HDR_LEN];
+	struct ostp_vnet_hdr h;
 
-	ck_assert_uint_eq(sizeof(k), VNET_HDR_LEN);
-	ck_assert_uint_eq(VNET_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_NEEDS_CSUM);
-	ck_assert_uint_eq(VNET_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV4);
-	ck_assert_uint_eq(VNET_GSO_TCPV6, VIRTIO_NET_HDR_GSO_TCPV6);
-	ck_assert_uint_eq(VNET_GSO_ECN, VIRTIO_NET_HDR_GSO_ECN);
+	ck_assert_uint_eq(sizeof(k), OSTP_VNET_HDR_LEN);
+	ck_assert_uint_eq(OSTP_VNET_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	ck_assert_uint_eq(OSTP_VNET_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV4);
+	ck_assert_uint_eq(OSTP_VNET_GSO_TCPV6, VIRTIO_NET_HDR_GSO_TCPV6);
+	ck_assert_uint_eq(OSTP_VNET_GSO_ECN, VIRTIO_NET_HDR_GSO_ECN);
 	memcpy(b, &k, sizeof(b));
 	vnet_hdr_read_host(&h, b);
 	ck_assert_uint_eq(h.flags, k.flags);
@@ -868,18 +891,30 @@ START_TEST(hdr_host_matches_kernel)
 }
 END_TEST
 
+/* An independent big-endian reader, for headers no packet validates:
+ * the library decodes a header only together with its packet. */
+static void vnet_hdr_read_wire(struct ostp_vnet_hdr *h, const uint8_t *p)
+{
+	h->flags = p[0];
+	h->gso_type = p[1];
+	h->hdr_len = (uint16_t)rd16(p + 2);
+	h->gso_size = (uint16_t)rd16(p + 4);
+	h->csum_start = (uint16_t)rd16(p + 6);
+	h->csum_offset = (uint16_t)rd16(p + 8);
+}
+
 START_TEST(hdr_round_trips)
 {
-	uint8_t wire[VNET_HDR_LEN], host[VNET_HDR_LEN], again[VNET_HDR_LEN];
+	uint8_t wire[OSTP_VNET_HDR_LEN], host[OSTP_VNET_HDR_LEN], again[OSTP_VNET_HDR_LEN];
 
 	for (int i = 0; i < 2000; i++) {
-		struct vnet_hdr a, b, c;
+		struct ostp_vnet_hdr a, b, c;
 
-		for (size_t j = 0; j < VNET_HDR_LEN; j++)
+		for (size_t j = 0; j < OSTP_VNET_HDR_LEN; j++)
 			host[j] = rnd8();
 		/* host bytes -> struct -> wire -> struct -> host bytes */
 		vnet_hdr_read_host(&a, host);
-		vnet_hdr_write_wire(wire, &a);
+		ostp_vnet_hdr_encode(wire, &a);
 		vnet_hdr_read_wire(&b, wire);
 		ck_assert(memcmp(&a, &b, sizeof(a)) == 0);
 		vnet_hdr_write_host(again, &b);
@@ -891,7 +926,7 @@ START_TEST(hdr_round_trips)
 		ck_assert_uint_eq(rd16(wire + 8), a.csum_offset);
 		/* wire bytes -> struct -> wire bytes */
 		vnet_hdr_read_wire(&c, host);
-		vnet_hdr_write_wire(again, &c);
+		ostp_vnet_hdr_encode(again, &c);
 		ck_assert(memcmp(host, again, sizeof(host)) == 0);
 	}
 }

@@ -56,7 +56,7 @@ static struct ifreq query(const char *name, unsigned long request)
 
 static int open_tun(char name[IFNAMSIZ], bool vnet)
 {
-	int err = 0, fd = tun_open(name, vnet, &err);
+	int fd = tun_open(name, vnet), err = fd < 0 ? -fd : 0;
 
 	ck_assert_msg(fd >= 0, "tun_open: %s", strerror(err));
 	return fd;

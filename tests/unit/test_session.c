@@ -1064,6 +1064,50 @@ START_TEST(peers_40_three_blocks)
 }
 END_TEST
 
+/* A lent list is read in place and handed back exactly once: after the
+ * last block, after a TRUNC, or when the session goes first. */
+static unsigned lent_released;
+
+static void count_release(void *ctx)
+{
+	(void)ctx;
+	lent_released++;
+}
+
+static void lend_case(unsigned max_blocks, bool free_early, size_t want_peers)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+	struct ostp_peer *peers = make_peers(40);
+
+	cc.options = OSTP_OPT_P;
+	cc.max_peer_blocks = max_blocks;
+	lent_released = 0;
+	start(&p, &cc, &sc);
+	ck_assert_int_eq(ostp_server_lend_peers(p.s.s, peers, 40, NULL, NULL), OSTP_E_INVAL);
+	ck_assert_int_eq(ostp_server_lend_peers(p.s.s, peers, 40, count_release, NULL), 0);
+	if (free_early) {
+		pair_free(&p);
+		ck_assert_uint_eq(lent_released, 1);
+		free(peers);
+		return;
+	}
+	pair_pump(&p);
+	ck_assert_uint_eq(p.c.peers_seen, want_peers);
+	ck_assert_uint_eq(lent_released, 1);
+	pair_free(&p);
+	ck_assert_uint_eq(lent_released, 1);
+	free(peers);
+}
+
+START_TEST(peers_lent_all_blocks) { lend_case(0, false, 40); }
+END_TEST
+START_TEST(peers_lent_trunc) { lend_case(1, false, 16); }
+END_TEST
+START_TEST(peers_lent_session_freed_first) { lend_case(0, true, 0); }
+END_TEST
+
 START_TEST(peers_trunc_after_first) { peers_case(40, 1, 1, 16); }
 END_TEST
 START_TEST(peers_none) { peers_case(0, 0, 1, 0); }
@@ -1405,6 +1449,9 @@ Suite *session_suite(void)
 	tcase_add_test(hs, peers_40_three_blocks);
 	tcase_add_test(hs, peers_trunc_after_first);
 	tcase_add_test(hs, peers_none);
+	tcase_add_test(hs, peers_lent_all_blocks);
+	tcase_add_test(hs, peers_lent_trunc);
+	tcase_add_test(hs, peers_lent_session_freed_first);
 	tcase_add_test(hs, data_round_trip_chained);
 	tcase_add_test(hs, byte_at_a_time);
 	tcase_add_test(hs, clean_close);

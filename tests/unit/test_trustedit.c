@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* ostpctl's trusted users list edits (ctl/trustedit.h). */
+/* The trusted users list edits of ostpctl (lib/common/trustedit.h). */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,11 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The Makefile links unit tests with libostp and libtund only, not with
- * ostpctl's objects; these two files need nothing but libostp, so they
- * are compiled into the test directly. */
-#include "../../ctl/trustedit.c"
-#include "../../ctl/trustio.c"
+#include "trustedit.h"
 
 /* The shipped example (etc/trusted_users), comments and all. */
 static const char seed[] =
