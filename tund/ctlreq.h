@@ -17,7 +17,7 @@
 #include "endpoint.h"
 #include "ostp.h"
 #include "prefix.h"
-#include "wire.h"      /* OSTP_USER_MAX */
+#include "ostp.h"      /* OSTP_USER_MAX */
 
 /* The longest request record the daemon reads; longer ones are refused. */
 #define CTLREQ_MAX 8192
