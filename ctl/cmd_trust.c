@@ -60,11 +60,12 @@ static int edit_file(const char *what, const char *path, const char *user,
 		file_error(what, path, -lock);
 		return EXIT_FAIL;
 	}
-	if (trust_file_read(path, &buf, &len, &st) < 0) {
+	rc = trust_file_read(path, &buf, &len, &st);
+	if (rc < 0) {
 		/* A missing list is an empty one for add: the first user
 		 * creates it.  del has nothing to remove from. */
-		if (errno != ENOENT || !add) {
-			file_error(what, path, errno);
+		if (rc != -ENOENT || !add) {
+			file_error(what, path, -rc);
 			goto out;
 		}
 		exists = 0;
@@ -107,8 +108,9 @@ static int trust_list(const struct ostpd_config *cfg)
 	size_t len = 0, outlen = 0, bad_line = 0;
 	int rc;
 
-	if (trust_file_read(path, &buf, &len, &st) < 0) {
-		file_error("trust list", path, errno);
+	rc = trust_file_read(path, &buf, &len, &st);
+	if (rc < 0) {
+		file_error("trust list", path, -rc);
 		return EXIT_FAIL;
 	}
 	rc = trust_text_list(buf, len, &out, &outlen, &bad_line);

@@ -736,7 +736,7 @@ static int check_whole(const struct ostpd_config *c, int last_line)
 
 	if (!c->has_server && !c->has_client) {
 		error_at(last_line, "neither a server nor a client section");
-		return -1;
+		return -EINVAL;
 	}
 	for (size_t i = 0; c->has_server && i < c->server.n_users; i++)
 		v6 = v6 || any_ipv6(c->server.users[i].addr,
@@ -745,14 +745,16 @@ static int check_whole(const struct ostpd_config *c, int last_line)
 	if (v6 && c->mtu < 1280) {
 		error_at(ld->mtu_line, "mtu: %u is below 1280, the IPv6 minimum, "
 			 "and an IPv6 address is configured", c->mtu);
-		return -1;
+		return -EINVAL;
 	}
 	return 0;
 }
 
 /* ---- loading ------------------------------------------------------------- */
 
-static char *read_file(const char *path, int *lines)
+/* 0 with *text to free, or -errno (read_text_file(), textfile.h; -EINVAL
+ * for a NUL byte). */
+static int read_file(const char *path, char **text, int *lines)
 {
 	char *buf;
 	size_t n;
@@ -760,19 +762,20 @@ static char *read_file(const char *path, int *lines)
 
 	if (rc < 0) {
 		error_at(0, "%s", rc == -EFBIG ? "larger than 1 MiB" : strerror(-rc));
-		return NULL;
+		return rc;
 	}
 	if (memchr(buf, '\0', n)) {
 		error_at(0, "contains a NUL byte");
 		free(buf);
-		return NULL;
+		return -EINVAL;
 	}
 	*lines = 0;
 	for (size_t i = 0; i < n; i++)
 		*lines += buf[i] == '\n';
 	if (n == 0 || buf[n - 1] != '\n')
 		(*lines)++;
-	return buf;
+	*text = buf;
+	return 0;
 }
 
 /* Line of the outermost '{' still open at the end of text, or 0.  Skips
@@ -820,24 +823,28 @@ int config_load(struct ostpd_config *out, const char *path, char *errbuf,
 {
 	struct load state = { .path = path, .errbuf = errbuf, .errlen = errlen };
 	cfg_t *cfg = NULL;
-	char *text;
-	int lines = 1, rc = -1;
+	char *text = NULL;
+	int lines = 1, rc;
 
 	memset(out, 0, sizeof(*out));
 	if (errlen)
 		errbuf[0] = '\0';
 	ld = &state;
+	/* libsodium gives no reason; what fails in practice is reaching the
+	 * system's random source. */
 	if (sodium_init() < 0) {
 		error_at(0, "libsodium failed to initialise");
+		rc = -EIO;
 		goto done;
 	}
-	text = read_file(path, &lines);
-	if (!text)
+	rc = read_file(path, &text, &lines);
+	if (rc < 0)
 		goto done;
 	cfg = cfg_init(top_opts, CFGF_NONE);
 	if (!cfg) {
 		free(text);
 		error_at(0, "out of memory");
+		rc = -ENOMEM;
 		goto done;
 	}
 	cfg_set_error_function(cfg, on_cfg_error);
@@ -853,25 +860,28 @@ int config_load(struct ostpd_config *out, const char *path, char *errbuf,
 		if (open_line) {
 			error_at(open_line, "section is never closed (missing '}')");
 			free(text);
+			rc = -EINVAL;
 			goto done;
 		}
 	}
+	/* libconfuse does not tell a bad file from a failed allocation; the
+	 * file is by far the likelier. */
 	if (cfg_parse_buf(cfg, text) != CFG_SUCCESS) {
 		error_at(0, "cannot parse");   /* if libconfuse said nothing */
 		free(text);
+		rc = -EINVAL;
 		goto done;
 	}
 	free(text);
 	if (!convert(cfg, out)) {
 		error_at(0, "out of memory");
 		config_free(out);
+		rc = -ENOMEM;
 		goto done;
 	}
-	if (check_whole(out, lines) < 0) {
+	rc = check_whole(out, lines);
+	if (rc < 0)
 		config_free(out);
-		goto done;
-	}
-	rc = 0;
 done:
 	if (cfg)
 		cfg_free(cfg);

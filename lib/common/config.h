@@ -105,9 +105,13 @@ struct ostpd_config {
 	size_t n_peers;
 };
 
-/* Returns 0, or -1 with "file:line: what is wrong" in errbuf (only
- * "file: ..." when the file cannot be read; -1: lib/common/README.md).  *out needs config_free()
- * only after success.  Not reentrant: libconfuse's scanner is global. */
+/* Returns 0, or -errno with "file:line: what is wrong" in errbuf (only
+ * "file: ..." when the file cannot be read): the -errno of reading it
+ * (read_text_file(), textfile.h: -ENOENT, -EFBIG over 1 MiB, ...),
+ * -EINVAL for contents that do not parse or do not make a configuration,
+ * -ENOMEM, -EIO when libsodium cannot initialise.  *out needs
+ * config_free() only after success.  Not reentrant: libconfuse's scanner
+ * is global. */
 int config_load(struct ostpd_config *out, const char *path, char *errbuf,
 		size_t errlen);
 /* Writes every setting, defaults included, in the file's own syntax:

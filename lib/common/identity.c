@@ -54,13 +54,13 @@ int key_from_base64(uint8_t key[32], const char *text)
 	size_t n;
 
 	if (text == NULL)
-		return -1;
+		return -EINVAL;
 	while (is_space(*p))
 		p++;
 	n = strlen(p);
 	while (n > 0 && is_space(p[n - 1]))
 		n--;
-	return key_decode(key, p, n) == 0 ? 0 : -1;
+	return key_decode(key, p, n);
 }
 
 int identity_load(const char *path, uint8_t pk[32], uint8_t sk[64], char *err, size_t errlen)
@@ -69,30 +69,34 @@ int identity_load(const char *path, uint8_t pk[32], uint8_t sk[64], char *err, s
 	uint8_t seed[32];
 	struct stat st;
 	size_t used = 0;
-	int fd, rc = -1;
+	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "identity key %s: %s", path, strerror(errno));
-		return -1;
+		rc = -errno;
+		snprintf(err, errlen, "identity key %s: %s", path, strerror(-rc));
+		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "identity key %s: %s", path, strerror(errno));
+		rc = -errno;
+		snprintf(err, errlen, "identity key %s: %s", path, strerror(-rc));
 		close(fd);
-		return -1;
+		return rc;
 	}
+	/* -EINVAL as read_text_file() (textfile.h) answers for the same. */
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "identity key %s: not a regular file", path);
 		close(fd);
-		return -1;
+		return -EINVAL;
 	}
 	/* Checked on the open descriptor, so a chmod between check and read
-	 * cannot slip past it. */
+	 * cannot slip past it.  -EACCES: what is wrong is the file's
+	 * permissions, not its contents. */
 	if (st.st_mode & 077) {
 		snprintf(err, errlen,
 			 "identity key %s is readable by others; chmod 600 it", path);
 		close(fd);
-		return -1;
+		return -EACCES;
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf + used, sizeof(buf) - 1 - used);
@@ -100,7 +104,8 @@ int identity_load(const char *path, uint8_t pk[32], uint8_t sk[64], char *err, s
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(err, errlen, "identity key %s: %s", path, strerror(errno));
+			rc = -errno;
+			snprintf(err, errlen, "identity key %s: %s", path, strerror(-rc));
 			goto out;
 		}
 		if (n == 0)
@@ -111,6 +116,7 @@ int identity_load(const char *path, uint8_t pk[32], uint8_t sk[64], char *err, s
 
 			if (read(fd, &c, 1) != 0) {
 				snprintf(err, errlen, "identity key %s: too long for a key", path);
+				rc = -EFBIG;
 				goto out;
 			}
 			break;
@@ -121,6 +127,7 @@ int identity_load(const char *path, uint8_t pk[32], uint8_t sk[64], char *err, s
 		snprintf(err, errlen,
 			 "identity key %s: not one base64 32-byte key",
 			 path);
+		rc = -EINVAL;
 		goto out;
 	}
 	crypto_sign_ed25519_seed_keypair(pk, sk, seed);
@@ -136,18 +143,21 @@ int identity_generate(const char *path, uint8_t pk[32], char *err, size_t errlen
 {
 	char line[IDENTITY_B64_LEN + 1];
 	uint8_t seed[32], sk[64];
-	int fd, rc = -1;
+	int fd, rc = 0;
 
+	/* libsodium gives no reason; what fails in practice is reaching the
+	 * system's random source. */
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
-		return -1;
+		return -EIO;
 	}
 	/* O_EXCL: an existing key is an identity clients have pinned;
 	 * replacing it by accident would lock every one of them out. */
 	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "identity key %s: %s", path, strerror(errno));
-		return -1;
+		rc = -errno;
+		snprintf(err, errlen, "identity key %s: %s", path, strerror(-rc));
+		return rc;
 	}
 	randombytes_buf(seed, sizeof(seed));
 	crypto_sign_ed25519_seed_keypair(pk, sk, seed);
@@ -163,8 +173,9 @@ int identity_generate(const char *path, uint8_t pk[32], char *err, size_t errlen
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
+				rc = -errno;
 				snprintf(err, errlen, "identity key %s: %s", path,
-					 strerror(errno));
+					 strerror(-rc));
 				goto out;
 			}
 			p += n;
@@ -172,14 +183,14 @@ int identity_generate(const char *path, uint8_t pk[32], char *err, size_t errlen
 		}
 	}
 	if (fsync(fd) < 0) {
-		snprintf(err, errlen, "identity key %s: %s", path, strerror(errno));
+		rc = -errno;
+		snprintf(err, errlen, "identity key %s: %s", path, strerror(-rc));
 		goto out;
 	}
-	rc = 0;
 out:
 	if (close(fd) < 0 && rc == 0) {
-		snprintf(err, errlen, "identity key %s: %s", path, strerror(errno));
-		rc = -1;
+		rc = -errno;
+		snprintf(err, errlen, "identity key %s: %s", path, strerror(-rc));
 	}
 	/* A half-written key would be refused at the next start; removing it
 	 * lets the operator simply run the command again. */

@@ -35,7 +35,7 @@ static int endpoint_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* 1 with key set on a match, 0 without one, -1 with *bad_line set. */
+/* 1 with key set on a match, 0 without one, -EINVAL with *bad_line set. */
 static int kh_parse(const char *buf, size_t len, const char *endpoint,
 		    uint8_t key[32], size_t *bad_line)
 {
@@ -63,7 +63,7 @@ static int kh_parse(const char *buf, size_t len, const char *endpoint,
 		k = p;
 		if (!endpoint_ok(host, hlen) || key_decode(lk, k, n) < 0) {
 			*bad_line = line;
-			return -1;
+			return -EINVAL;
 		}
 		/* The first record wins, as it was the first key seen. */
 		if (!found && hlen == elen && memcmp(host, endpoint, elen) == 0) {
@@ -82,12 +82,12 @@ int knownhosts_lookup(const char *path, const char *endpoint, uint8_t key[32])
 	int rc;
 
 	if (endpoint == NULL || !endpoint_ok(endpoint, strlen(endpoint)))
-		return -1;
+		return -EINVAL;
 	rc = read_text_file(path, KH_MAX_INPUT, &buf, &len, &st);
 	if (rc < 0)
 		/* Only a missing file means "nothing recorded yet"; an
 		 * unreadable one must not turn into trusting any key. */
-		return rc == -ENOENT ? 0 : -1;
+		return rc == -ENOENT ? 0 : rc;
 	/* st_size bounds what is parsed: a file growing meanwhile (another
 	 * instance appending) is read as it was when looked at. */
 	if (len > (size_t)st.st_size)
@@ -103,22 +103,29 @@ int knownhosts_add(const char *path, const char *endpoint, const uint8_t key[32]
 	char b64[IDENTITY_B64_LEN];
 	struct stat st;
 	size_t len = 0;
-	int fd, rc = -1;
+	ssize_t n;
+	int fd, rc;
 
 	if (endpoint == NULL || !endpoint_ok(endpoint, strlen(endpoint)))
-		return -1;
+		return -EINVAL;
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
 		goto out;
+	}
 	/* A file whose last line lacks its newline would otherwise glue the
 	 * new record onto it and spoil both. */
 	if (st.st_size > 0) {
 		char last;
 
-		if (pread(fd, &last, 1, st.st_size - 1) != 1)
+		n = pread(fd, &last, 1, st.st_size - 1);
+		if (n != 1) {
+			/* 0: the file shrank under us since the fstat. */
+			rc = n < 0 ? -errno : -EIO;
 			goto out;
+		}
 		if (last != '\n')
 			line[len++] = '\n';
 	}
@@ -126,13 +133,16 @@ int knownhosts_add(const char *path, const char *endpoint, const uint8_t key[32]
 	len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s\n", endpoint, b64);
 	/* One write with O_APPEND: two instances recording at once each get
 	 * a whole line. */
-	if (write(fd, line, len) != (ssize_t)len)
+	n = write(fd, line, len);
+	if (n != (ssize_t)len) {
+		/* A short write says no errno of its own. */
+		rc = n < 0 ? -errno : -EIO;
 		goto out;
-	if (fsync(fd) < 0)
-		goto out;
-	rc = 0;
+	}
+	rc = fsync(fd) < 0 ? -errno : 0;
 out:
-	if (close(fd) < 0)
-		rc = -1;
+	/* The first failure is the one to report. */
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
 	return rc;
 }

@@ -126,7 +126,7 @@ int pwfile_parse(struct pwfile **out, const char *name, const char *buf, size_t 
 	*out = NULL;
 	if (len > PW_MAX_INPUT) {
 		snprintf(err, errlen, "%s: larger than %u bytes", name, PW_MAX_INPUT);
-		return -1;
+		return -EFBIG;
 	}
 	pw = calloc(1, sizeof(*pw));
 	if (pw == NULL)
@@ -142,15 +142,17 @@ int pwfile_parse(struct pwfile **out, const char *name, const char *buf, size_t 
 		case LINE_BAD:
 			snprintf(err, errlen, "%s:%zu: %s", name, line, li.why);
 			pwfile_free(pw);
-			return -1;
+			return -EINVAL;
 		case LINE_ENTRY:
 			break;
 		}
+		/* -EFBIG as for too many bytes, and as trust_file_load()
+		 * answers for too many names. */
 		if (pw->n == PW_MAX_ENTRIES) {
 			snprintf(err, errlen, "%s:%zu: more than %u users",
 				 name, line, PW_MAX_ENTRIES);
 			pwfile_free(pw);
-			return -1;
+			return -EFBIG;
 		}
 		if (pw->n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -190,7 +192,7 @@ int pwfile_parse(struct pwfile **out, const char *name, const char *buf, size_t 
 		snprintf(err, errlen, "%s:%zu: duplicate user \"%s\" (first on line %zu)",
 			 name, dup_line, dup_name, first_line);
 		pwfile_free(pw);
-		return -1;
+		return -EINVAL;
 	}
 	*out = pw;
 	return 0;
@@ -198,7 +200,7 @@ int pwfile_parse(struct pwfile **out, const char *name, const char *buf, size_t 
 nomem:
 	snprintf(err, errlen, "%s: out of memory", name);
 	pwfile_free(pw);
-	return -1;
+	return -ENOMEM;
 }
 
 static int cmp_name_key(const void *key, const void *elem)
@@ -237,7 +239,7 @@ int pwfile_load(struct pwfile **out, const char *path, char *err, size_t errlen)
 	rc = read_text_file(path, PW_MAX_INPUT, &buf, &len, &st);
 	if (rc < 0) {
 		file_error(err, errlen, path, rc);
-		return -1;
+		return rc;
 	}
 	rc = pwfile_parse(out, path, buf, len, err, errlen);
 	free(buf);
@@ -274,15 +276,15 @@ int pwfile_set(const char *path, const char *user, const char *hash, char *err, 
 	char *buf = NULL, *out = NULL, *p;
 	const char *why = NULL;
 	size_t len = 0, start = 0, end = 0, ulen, hlen, outlen;
-	int exists = 1, rc = -1, found, need_nl;
+	int exists = 1, rc, found, need_nl;
 
 	if (user == NULL || !ostp_username_valid(user, strlen(user))) {
 		snprintf(err, errlen, "invalid user name");
-		return -1;
+		return -EINVAL;
 	}
 	if (hash == NULL || (why = hash_problem(hash, strlen(hash))) != NULL) {
 		snprintf(err, errlen, "%s", why ? why : "no hash");
-		return -1;
+		return -EINVAL;
 	}
 	/* rename() would replace a symlink with a file and leave the real
 	 * password file, which the daemon may read, unchanged.  Checked here
@@ -291,25 +293,25 @@ int pwfile_set(const char *path, const char *user, const char *hash, char *err, 
 	if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
 		snprintf(err, errlen, "%s: is a symbolic link; give the file it points to",
 			 path);
-		return -1;
+		return -ELOOP;   /* as atomic_replace() refuses it */
 	}
 	rc = read_text_file(path, PW_MAX_INPUT, &buf, &len, &st);
 	if (rc < 0) {
 		if (rc != -ENOENT) {
 			file_error(err, errlen, path, rc);
-			return -1;
+			return rc;
 		}
 		exists = 0;
 	}
-	rc = -1;
 	/* Rewriting a file the daemon would refuse anyway hides the problem;
 	 * the operator is pointed at the bad line instead. */
-	if (exists && pwfile_parse(&pw, path, buf, len, err, errlen) < 0)
+	if (exists && (rc = pwfile_parse(&pw, path, buf, len, err, errlen)) < 0)
 		goto out;
 
 	found = exists && find_user_line(buf, len, user, &start, &end);
 	if (!found && pw != NULL && pw->n >= PW_MAX_ENTRIES) {
 		snprintf(err, errlen, "%s: already holds %u users", path, PW_MAX_ENTRIES);
+		rc = -EFBIG;
 		goto out;
 	}
 
@@ -325,12 +327,14 @@ int pwfile_set(const char *path, const char *user, const char *hash, char *err, 
 		if (outlen > PW_MAX_INPUT) {
 			snprintf(err, errlen, "%s: would grow past %u bytes",
 				 path, PW_MAX_INPUT);
+			rc = -EFBIG;
 			goto out;
 		}
 	}
 	out = malloc(outlen);
 	if (out == NULL) {
 		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
 		goto out;
 	}
 	p = out;
@@ -352,8 +356,7 @@ int pwfile_set(const char *path, const char *user, const char *hash, char *err, 
 
 	/* A new file stays 0600, as mkostemp creates it: the hashes are
 	 * never readable by others. */
-	if (atomic_replace(path, out, outlen, exists ? &st : NULL, 0600, err, errlen) == 0)
-		rc = 0;
+	rc = atomic_replace(path, out, outlen, exists ? &st : NULL, 0600, err, errlen);
 
 out:
 	free(out);

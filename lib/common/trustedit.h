@@ -46,17 +46,16 @@ int trust_text_list(const char *buf, size_t len, char **out, size_t *outlen,
 const char *trust_text_strerror(int rc);
 
 /* Reads the list (at most 4 MiB) into a NUL-terminated buffer; st gets the
- * file's owner and mode.  0, or -1 with errno set (ENOENT when missing,
- * EINVAL for anything but a regular file, EFBIG for a larger one); -1 and
- * errno: see lib/common/README.md. */
+ * file's owner and mode.  0, or -errno (-ENOENT when missing, -EINVAL for
+ * anything but a regular file, -EFBIG for a larger one). */
 int trust_file_read(const char *path, char **buf, size_t *len, struct stat *st);
 /* Replaces the file at path with buf: a temporary file in the same
  * directory with the owner and mode of orig (mode 0644, our owner, when
  * orig is NULL: the daemon reads the list after dropping root), fsync,
  * rename, fsync of the directory.  A reader sees the old list or the new
- * one, never a mix.  A symbolic link is refused: rename() would replace the
- * link and leave the real list unchanged.  0, or -1 with "what: why" in err
- * (-1: see lib/common/README.md). */
+ * one, never a mix.  A symbolic link is refused (-ELOOP): rename() would
+ * replace the link and leave the real list unchanged.  0, or -errno with
+ * "what: why" in err (atomic_replace(), atomicfile.h). */
 int trust_file_write(const char *path, const char *buf, size_t len,
 		     const struct stat *orig, char *err, size_t errlen);
 /* Serialises read-modify-write cycles of concurrent ostpctl runs: an

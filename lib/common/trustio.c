@@ -22,19 +22,14 @@ int trust_file_read(const char *path, char **buf, size_t *len, struct stat *st)
 {
 	/* The status comes from the descriptor read: the mode we copy is the
 	 * one we read. */
-	int rc = read_text_file(path, TRUST_FILE_MAX, buf, len, st);
-
-	if (rc == 0)
-		return 0;
-	errno = -rc;
-	return -1;
+	return read_text_file(path, TRUST_FILE_MAX, buf, len, st);
 }
 
 int trust_file_write(const char *path, const char *buf, size_t len,
 		     const struct stat *orig, char *err, size_t errlen)
 {
 	/* A new list is 0644: the daemon reads it after dropping root. */
-	return atomic_replace(path, buf, len, orig, 0644, err, errlen) == 0 ? 0 : -1;
+	return atomic_replace(path, buf, len, orig, 0644, err, errlen);
 }
 
 int trust_file_lock(const char *path)

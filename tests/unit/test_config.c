@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -531,7 +532,7 @@ START_TEST(bad_config)
 	const char *path = write_conf("bad.conf", b->text);
 
 	memset(err, 'x', sizeof(err));
-	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -EINVAL);
 	snprintf(want, sizeof(want), "%s:%d: %s", path, b->line, b->msg);
 	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
 		      "case %d\n got: %s\nwant: %s...", _i, err, want);
@@ -544,7 +545,7 @@ START_TEST(missing_file)
 	char err[512], want[PATH_MAX + 64];
 
 	snprintf(want, sizeof(want), "%s/absent.conf", tmpdir);
-	ck_assert_int_eq(config_load(&c, want, err, sizeof(err)), -1);
+	ck_assert_int_eq(config_load(&c, want, err, sizeof(err)), -ENOENT);
 	strcat(want, ": No such file or directory");
 	ck_assert_str_eq(err, want);
 }
@@ -556,7 +557,7 @@ START_TEST(short_errbuf)
 	char err[8];
 	const char *path = write_conf("bad.conf", "mtu = 1\n");
 
-	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_int_eq(config_load(&c, path, err, sizeof(err)), -EINVAL);
 	ck_assert_uint_eq(strlen(err), sizeof(err) - 1);
 }
 END_TEST

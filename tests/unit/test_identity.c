@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ START_TEST(generate_refuses_overwrite)
 
 	ck_assert_int_eq(identity_generate(path, pk, err, sizeof(err)), 0);
 	tmp_read_text(path, before, sizeof(before));
-	ck_assert_int_eq(identity_generate(path, pk2, err, sizeof(err)), -1);
+	ck_assert_int_eq(identity_generate(path, pk2, err, sizeof(err)), -EEXIST);
 	ck_assert_ptr_nonnull(strstr(err, path));
 	ck_assert_ptr_nonnull(strstr(err, "File exists"));
 	/* The old key survives, byte for byte, and still loads. */
@@ -121,7 +122,7 @@ START_TEST(load_refuses_open_mode)
 	key_to_base64(b64, rfc_seed);
 	snprintf(line, sizeof(line), "%s\n", b64);
 	tmp_write_file(path, line, open_modes[_i]);
-	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
+	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -EACCES);
 	snprintf(want, sizeof(want),
 		 "identity key %s is readable by others; chmod 600 it", path);
 	ck_assert_str_eq(err, want);
@@ -151,7 +152,7 @@ START_TEST(load_refuses_junk)
 	char err[256] = "";
 
 	tmp_write_file(path, junk_files[_i], 0600);
-	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
+	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "not one base64 32-byte key"));
 	ck_assert_ptr_nonnull(strstr(err, path));
 }
@@ -170,14 +171,14 @@ START_TEST(load_refuses_nul_and_long_files)
 	ck_assert_int_eq(write(fd, with_nul, sizeof(with_nul) - 1),
 			 (ssize_t)sizeof(with_nul) - 1);
 	close(fd);
-	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
+	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -EINVAL);
 
 	/* A key followed by a lot of blank space is still not a key file. */
 	memset(big, ' ', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	memcpy(big, "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=", 44);
 	tmp_write_file(path, big, 0600);
-	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
+	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -EFBIG);
 	ck_assert_ptr_nonnull(strstr(err, "too long"));
 }
 END_TEST
@@ -187,10 +188,10 @@ START_TEST(load_missing_file)
 	uint8_t pk[32], sk[64];
 	char err[256] = "";
 
-	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -1);
+	ck_assert_int_eq(identity_load(path, pk, sk, err, sizeof(err)), -ENOENT);
 	ck_assert_ptr_nonnull(strstr(err, path));
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
-	ck_assert_int_eq(identity_load(dir, pk, sk, err, sizeof(err)), -1);
+	ck_assert_int_eq(identity_load(dir, pk, sk, err, sizeof(err)), -EINVAL);
 }
 END_TEST
 
@@ -222,9 +223,9 @@ START_TEST(base64_wrong_lengths)
 
 	memset(raw, 0xa5, sizeof(raw));
 	sodium_bin2base64(b64, sizeof(b64), raw, 31, sodium_base64_VARIANT_ORIGINAL);
-	ck_assert_int_eq(key_from_base64(key, b64), -1);
+	ck_assert_int_eq(key_from_base64(key, b64), -EINVAL);
 	sodium_bin2base64(b64, sizeof(b64), raw, 33, sodium_base64_VARIANT_ORIGINAL);
-	ck_assert_int_eq(key_from_base64(key, b64), -1);
+	ck_assert_int_eq(key_from_base64(key, b64), -EINVAL);
 	sodium_bin2base64(b64, sizeof(b64), raw, 32, sodium_base64_VARIANT_ORIGINAL);
 	ck_assert_int_eq(key_from_base64(key, b64), 0);
 }
@@ -256,7 +257,7 @@ START_TEST(base64_rejects_junk)
 	uint8_t key[32], zero[32] = { 0 };
 
 	memset(key, 0, sizeof(key));
-	ck_assert_int_eq(key_from_base64(key, junk_keys[_i]), -1);
+	ck_assert_int_eq(key_from_base64(key, junk_keys[_i]), -EINVAL);
 	/* A refused key leaves the output alone. */
 	ck_assert_mem_eq(key, zero, 32);
 }
@@ -266,7 +267,7 @@ START_TEST(base64_null)
 {
 	uint8_t key[32];
 
-	ck_assert_int_eq(key_from_base64(key, NULL), -1);
+	ck_assert_int_eq(key_from_base64(key, NULL), -EINVAL);
 }
 END_TEST
 

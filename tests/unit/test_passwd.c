@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 #include <check.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +171,7 @@ START_TEST(parse_errors)
 	struct pwfile *pw = (struct pwfile *)1;
 	char err[256] = "";
 
-	ck_assert_int_eq(parse(&pw, bad_files[_i].text, err, sizeof(err)), -1);
+	ck_assert_int_eq(parse(&pw, bad_files[_i].text, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_null(pw);
 	ck_assert_str_eq(err, bad_files[_i].err);
 }
@@ -195,7 +196,7 @@ START_TEST(parse_hash_too_long)
 	strcpy(line, "alice:$argon2id$");
 	memset(line + strlen(line), 'a', 128 - strlen("$argon2id$"));
 	strcat(line, "\n");
-	ck_assert_int_eq(parse(&pw, line, err, sizeof(err)), -1);
+	ck_assert_int_eq(parse(&pw, line, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "mem:1: the hash is too long");
 }
 END_TEST
@@ -206,7 +207,7 @@ START_TEST(parse_nul_byte)
 	struct pwfile *pw = NULL;
 	char err[256];
 
-	ck_assert_int_eq(pwfile_parse(&pw, "mem", s, sizeof(s) - 1, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_parse(&pw, "mem", s, sizeof(s) - 1, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "mem:2: NUL byte in line");
 }
 END_TEST
@@ -220,7 +221,7 @@ START_TEST(parse_too_large)
 
 	ck_assert_ptr_nonnull(buf);
 	memset(buf, '\n', len);
-	ck_assert_int_eq(pwfile_parse(&pw, "big", buf, len, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_parse(&pw, "big", buf, len, err, sizeof(err)), -EFBIG);
 	ck_assert_ptr_null(pw);
 	ck_assert_ptr_nonnull(strstr(err, "big: larger than"));
 	/* Exactly at the limit is fine. */
@@ -242,7 +243,7 @@ START_TEST(load_file)
 
 	/* Errors from a file carry its path. */
 	tmp_write_file(path, "alice:" H1 "\nalice\n", 0600);
-	ck_assert_int_eq(pwfile_load(&pw, path, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_load(&pw, path, err, sizeof(err)), -EINVAL);
 	snprintf(want, sizeof(want), "%s:2: expected user:hash", path);
 	ck_assert_str_eq(err, want);
 }
@@ -253,12 +254,12 @@ START_TEST(load_missing_file)
 	struct pwfile *pw = NULL;
 	char err[256];
 
-	ck_assert_int_eq(pwfile_load(&pw, path, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_load(&pw, path, err, sizeof(err)), -ENOENT);
 	ck_assert_ptr_null(pw);
 	ck_assert_ptr_nonnull(strstr(err, path));
 	ck_assert_ptr_nonnull(strstr(err, "No such file"));
 	/* A directory is not a password file. */
-	ck_assert_int_eq(pwfile_load(&pw, dir, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_load(&pw, dir, err, sizeof(err)), -EINVAL);
 }
 END_TEST
 
@@ -386,18 +387,18 @@ START_TEST(set_refuses_bad_input)
 	char err[256], *after;
 	static const char bad[] = "alice:" H1 "\nnot a line\n";
 
-	ck_assert_int_eq(pwfile_set(path, "b@d", H1, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_set(path, "b@d", H1, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "invalid user name");
-	ck_assert_int_eq(pwfile_set(path, "", H1, err, sizeof(err)), -1);
-	ck_assert_int_eq(pwfile_set(path, "bob", "$2b$12$xx", err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_set(path, "", H1, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(pwfile_set(path, "bob", "$2b$12$xx", err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "the hash is not an $argon2id$ hash");
-	ck_assert_int_eq(pwfile_set(path, "bob", H1 "\nroot:" H2, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_set(path, "bob", H1 "\nroot:" H2, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "whitespace in the hash");
 	ck_assert_int_eq(access(path, F_OK), -1);
 
 	/* A broken file is pointed at, not rewritten. */
 	tmp_write_file(path, bad, 0600);
-	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, ":2: expected user:hash"));
 	after = read_all(path);
 	ck_assert_str_eq(after, bad);
@@ -413,7 +414,7 @@ START_TEST(set_refuses_symlink)
 	snprintf(target, sizeof(target), "%s/real", dir);
 	tmp_write_file(target, "alice:" H1 "\n", 0600);
 	ck_assert_int_eq(symlink("real", path), 0);
-	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), -1);
+	ck_assert_int_eq(pwfile_set(path, "bob", H2, err, sizeof(err)), -ELOOP);
 	ck_assert_ptr_nonnull(strstr(err, "symbolic link"));
 }
 END_TEST
