@@ -342,7 +342,8 @@ bench-core:
 
 # regenerate the known-answer vectors (only when the wire format changes
 # on purpose: docs/PROTOCOL.md must say so)
-$(BUILD)/gen_vectors: tests/vectors/gen_vectors.c $(BUILD)/libostp.a
+$(BUILD)/gen_vectors: tests/vectors/gen_vectors.c tests/vectors/vec_scenarios.h \
+		tests/unit/pair.h $(BUILD)/libostp.a
 	$(CC) $(OSTP_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libostp.a $(PKG_LIBS)
 vectors: $(BUILD)/gen_vectors
 	./$(BUILD)/gen_vectors tests/vectors tests/fuzz/corpus

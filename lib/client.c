@@ -27,6 +27,9 @@ static int client_check_config(const struct ostp_client_config *cfg)
 {
 	if (cfg->options & OSTP_OPT_RESERVED)
 		return OSTP_E_RESERVED;
+	/* I promises a CLIENT_AUTH, which needs the key */
+	if ((cfg->options & OSTP_OPT_I) && !cfg->identity_sk)
+		return OSTP_E_INVAL;
 	if (cfg->pad_len && (cfg->pad_len < OSTP_PAD_MIN || cfg->pad_len > OSTP_PAD_MAX))
 		return OSTP_E_PAD;
 	if (!(cfg->options & OSTP_OPT_U))
@@ -79,7 +82,11 @@ int ostp_client_new(ostp_session **out, const struct ostp_client_config *cfg,
 	if (!s)
 		return OSTP_E_NOMEM;
 	s->state = ST_C_WAIT_SH;
-	s->options = cfg->options;
+	s->options = cfg->options | (cfg->identity_sk ? OSTP_OPT_I : 0);
+	if (cfg->identity_sk) {
+		s->u.c.identity_sk = cfg->identity_sk;
+		crypto_sign_ed25519_sk_to_pk(s->u.c.identity_pk, cfg->identity_sk);
+	}
 	if (cfg->options & OSTP_OPT_U) {
 		snprintf(s->user, sizeof(s->user), "%s", cfg->username);
 		s->u.c.password_len = strlen(cfg->password);
@@ -90,7 +97,7 @@ int ostp_client_new(ostp_session **out, const struct ostp_client_config *cfg,
 	s->u.c.tofu = cfg->tofu;
 	memcpy(s->u.c.server_pk, cfg->server_pk, OSTP_ID_PK_LEN);
 	s->u.c.max_peer_blocks = cfg->max_peer_blocks;
-	err = send_session_request(s, cfg->options, cfg->pad_len);
+	err = send_session_request(s, s->options, cfg->pad_len);
 	if (err) {
 		ostp_session_free(s);
 		return err;
@@ -124,7 +131,10 @@ static int on_server_auth(ostp_session *s, const uint8_t *p, size_t len,
 	if (err)
 		return ostp_fail(s, ostp_body_err(err), ev);
 	memcpy(s->u.c.server_pk, p, OSTP_ID_PK_LEN);
-	ostp_wipe_handshake(s);
+	s->u.c.server_verified = true;
+	/* CLIENT_AUTH still has to sign TH */
+	if (!(s->options & OSTP_OPT_I))
+		ostp_wipe_handshake(s);
 	ev->server_pk = s->u.c.server_pk;
 	if (s->u.c.tofu) {
 		/* The application sees the key before anything secret leaves:
@@ -145,7 +155,18 @@ int ostp_client_send_credentials(ostp_session *s)
 	int err;
 
 	s->u.c.deferred = false;
-	/* Credentials go out only now, to a server that proved its key. */
+	/* Credentials go out only now, to a server that proved its key; the
+	 * identity first, so the server can refuse a non-member before it
+	 * spends a password check (the SAP or PAP behind it is held). */
+	if (s->options & OSTP_OPT_I) {
+		uint8_t buf[OSTP_CLIENT_AUTH_LEN];
+
+		ostp_client_auth_make(buf, s->th, s->u.c.server_pk, s->u.c.identity_sk);
+		ostp_wipe_handshake(s);
+		err = ostp_queue_msg(s, OSTP_MSG_CLIENT_AUTH, buf, sizeof(buf));
+		if (err)
+			return err;
+	}
 	if (s->options & OSTP_OPT_U) {
 		uint8_t buf[OSTP_SAP_MAX_LEN];
 		size_t n;
@@ -299,6 +320,8 @@ int ostp_client_on_msg(ostp_session *s, uint8_t type, const uint8_t *p, size_t l
 			return on_config(s, p, len, ev);
 		if (type == OSTP_MSG_PEER_BLOCK)
 			return on_peer_block(s, p, len, ev);
+		if (type == OSTP_MSG_MEMBER && (s->spw & OSTP_SPW_MESH))
+			return ostp_member_on_msg(s, p, len, ev);
 		break;
 	default:
 		break;

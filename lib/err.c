@@ -40,12 +40,13 @@ static const char *const err_str[] = {
 	[-OSTP_E_SYNTAX] = "syntax error",
 	[-OSTP_E_CONFIG] = "malformed config record",
 	[-OSTP_E_AUTH_BUSY] = "server busy: login not checked, retry later",
+	[-OSTP_E_IDENTITY] = "client identity key not accepted",
 };
 
 #define N_ERR (sizeof(err_str) / sizeof(err_str[0]))
 
-_Static_assert(N_ERR == 1 - OSTP_E_AUTH_BUSY,
-	       "every error code from OSTP_OK to OSTP_E_AUTH_BUSY has a string");
+_Static_assert(N_ERR == 1 - OSTP_E_IDENTITY,
+	       "every error code from OSTP_OK to OSTP_E_IDENTITY has a string");
 
 const char *ostp_strerror(int err)
 {
@@ -65,6 +66,7 @@ static const char *const reason_str[] = {
 	[OSTP_CLOSE_RESOURCE] = "server out of resources",
 	[OSTP_CLOSE_SHUTDOWN] = "shutting down",
 	[OSTP_CLOSE_REVOKED] = "access revoked",
+	[OSTP_CLOSE_NOT_MEMBER] = "identity key not accepted",
 };
 
 #define N_REASON (sizeof(reason_str) / sizeof(reason_str[0]))

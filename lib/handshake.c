@@ -9,6 +9,7 @@ static const char th_label[] = "OSTP/1";
 static const char c2s_label[] = "OSTP/1 c2s";
 static const char s2c_label[] = "OSTP/1 s2c";
 static const char auth_label[] = "OSTP/1 server auth";
+static const char cauth_label[] = "OSTP/1 client auth";
 
 #define LABEL_LEN(l) (sizeof(l) - 1u)
 
@@ -92,6 +93,47 @@ int ostp_server_auth_check(const uint8_t *in, size_t len, const uint8_t th[OSTP_
 	if (pinned && sodium_memcmp(in, pinned, OSTP_ID_PK_LEN) != 0)
 		return OSTP_E_KEY_MISMATCH;
 	auth_message(msg, th);
+	if (crypto_sign_ed25519_verify_detached(in + OSTP_ID_PK_LEN, msg, sizeof(msg), in) != 0)
+		return OSTP_E_SIG;
+	return OSTP_OK;
+}
+
+_Static_assert(sizeof(cauth_label) - 1u + OSTP_TH_LEN + 64u == OSTP_CLIENT_AUTH_MSG_LEN,
+	       "client auth message is label || TH || id_pk_s || id_pk_c");
+
+void ostp_client_auth_message(uint8_t msg[OSTP_CLIENT_AUTH_MSG_LEN],
+			      const uint8_t th[OSTP_TH_LEN], const uint8_t server_pk[32],
+			      const uint8_t client_pk[32])
+{
+	uint8_t *p = msg;
+
+	memcpy(p, cauth_label, LABEL_LEN(cauth_label));
+	p += LABEL_LEN(cauth_label);
+	memcpy(p, th, OSTP_TH_LEN);
+	p += OSTP_TH_LEN;
+	memcpy(p, server_pk, OSTP_ID_PK_LEN);
+	memcpy(p + OSTP_ID_PK_LEN, client_pk, OSTP_ID_PK_LEN);
+}
+
+void ostp_client_auth_make(uint8_t out[96], const uint8_t th[OSTP_TH_LEN],
+			   const uint8_t server_pk[32], const uint8_t id_sk[64])
+{
+	uint8_t msg[OSTP_CLIENT_AUTH_MSG_LEN];
+
+	crypto_sign_ed25519_sk_to_pk(out, id_sk);
+	ostp_client_auth_message(msg, th, server_pk, out);
+	crypto_sign_ed25519_detached(out + OSTP_ID_PK_LEN, NULL, msg, sizeof(msg), id_sk);
+}
+
+int ostp_client_auth_check(const uint8_t *in, size_t len, const uint8_t th[OSTP_TH_LEN],
+			   const uint8_t server_pk[32])
+{
+	uint8_t msg[OSTP_CLIENT_AUTH_MSG_LEN];
+
+	if (len != OSTP_CLIENT_AUTH_LEN)
+		return len < OSTP_CLIENT_AUTH_LEN ? OSTP_E_SHORT : OSTP_E_LONG;
+	ostp_client_auth_message(msg, th, server_pk, in);
+	/* the same call, so the same rules, as SERVER_AUTH (3.5) */
 	if (crypto_sign_ed25519_verify_detached(in + OSTP_ID_PK_LEN, msg, sizeof(msg), in) != 0)
 		return OSTP_E_SIG;
 	return OSTP_OK;

@@ -32,4 +32,18 @@ void ostp_server_auth_make(uint8_t out[96], const uint8_t th[OSTP_TH_LEN],
 int ostp_server_auth_check(const uint8_t *in, size_t len, const uint8_t th[OSTP_TH_LEN],
 			   const uint8_t *pinned);
 
+/* CLIENT_AUTH payload: id_pk_c | Ed25519(id_sk_c, "OSTP/1 client auth" ||
+ * TH || id_pk_s || id_pk_c), id_pk_s being the server key the client
+ * verified (docs/PROTOCOL.md 3.8). */
+#define OSTP_CLIENT_AUTH_MSG_LEN (18u + OSTP_TH_LEN + 32u + 32u)
+void ostp_client_auth_message(uint8_t msg[OSTP_CLIENT_AUTH_MSG_LEN],
+			      const uint8_t th[OSTP_TH_LEN], const uint8_t server_pk[32],
+			      const uint8_t client_pk[32]);
+void ostp_client_auth_make(uint8_t out[96], const uint8_t th[OSTP_TH_LEN],
+			   const uint8_t server_pk[32], const uint8_t id_sk[64]);
+/* OSTP_E_SHORT / OSTP_E_LONG for a body that is not 96 bytes, OSTP_E_SIG
+ * when the signature fails the rules of 3.5. */
+int ostp_client_auth_check(const uint8_t *in, size_t len, const uint8_t th[OSTP_TH_LEN],
+			   const uint8_t server_pk[32]);
+
 #endif

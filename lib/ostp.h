@@ -52,6 +52,7 @@ enum ostp_err {
 	OSTP_E_SYNTAX = -32,      /* trust list or text input malformed */
 	OSTP_E_CONFIG = -33,      /* malformed CONFIG record */
 	OSTP_E_AUTH_BUSY = -34,   /* server could not check the login now: retry later */
+	OSTP_E_IDENTITY = -35,    /* the client's identity key is not accepted */
 };
 
 const char *ostp_strerror(int err);
@@ -65,6 +66,7 @@ const char *ostp_strerror(int err);
 #define OSTP_PASS_MAX       256u      /* password bytes */
 #define OSTP_CONFIG_ADDR_MAX 8u       /* addresses in one CONFIG */
 #define OSTP_VNET_HDR_LEN   10u       /* the virtio-net header of DATA_GSO */
+#define OSTP_MEMBER_PREFIX_MAX 16u    /* inner prefixes in one MEMBER record */
 
 /* Inner message types (iv[0]); ostp_send() takes DATA and DATA_GSO. */
 enum ostp_msg_type {
@@ -76,6 +78,8 @@ enum ostp_msg_type {
 	OSTP_MSG_MGMT        = 0x13, /* management frame */
 	OSTP_MSG_PEER_BLOCK  = 0x14,
 	OSTP_MSG_CONFIG      = 0x15, /* server pushes MTU and addresses */
+	OSTP_MSG_CLIENT_AUTH = 0x16, /* client identity key + signature (option I) */
+	OSTP_MSG_MEMBER      = 0x17, /* one member list change (SPW MESH) */
 	OSTP_MSG_ECHO_REQ    = 0x20,
 	OSTP_MSG_ECHO_REPLY  = 0x21,
 	OSTP_MSG_REKEY       = 0x22,
@@ -117,6 +121,7 @@ void ostp_vnet_hdr_encode(uint8_t out[OSTP_VNET_HDR_LEN], const struct ostp_vnet
 /* Session Request options byte. */
 #define OSTP_OPT_U           0x01u /* user authentication follows */
 #define OSTP_OPT_P           0x02u /* client wants peer blocks */
+#define OSTP_OPT_I           0x04u /* client proves an identity key (CLIENT_AUTH) */
 
 /* Session Parameter Word bits (docs/PROTOCOL.md "SPW bits"). */
 #define OSTP_SPW_CONFIG      0x0001u /* server pushes MTU and addresses */
@@ -124,7 +129,7 @@ void ostp_vnet_hdr_encode(uint8_t out[OSTP_VNET_HDR_LEN], const struct ostp_vnet
 #define OSTP_SPW_IPV6        0x0004u /* carry IPv6 packets */
 #define OSTP_SPW_GSO         0x0008u /* DATA_GSO messages (virtio-net header) */
 #define OSTP_SPW_RELAY       0x0010u /* server relays to other clients (permission) */
-#define OSTP_SPW_MESH        0x0020u /* client may accept mesh links (permission) */
+#define OSTP_SPW_MESH        0x0020u /* mesh links and MEMBER records (permission) */
 #define OSTP_SPW_DEFINED     0x003fu
 #define OSTP_SPW_QUICK       0x8000u /* quick session request: skip arbitration */
 
@@ -139,6 +144,7 @@ enum ostp_close_reason {
 	OSTP_CLOSE_RESOURCE = 6,
 	OSTP_CLOSE_SHUTDOWN = 7,
 	OSTP_CLOSE_REVOKED = 8,
+	OSTP_CLOSE_NOT_MEMBER = 9, /* the client's identity key is not accepted */
 };
 const char *ostp_close_reason_str(uint8_t reason);
 
@@ -158,6 +164,26 @@ struct ostp_config {
 	uint16_t mtu;            /* 0: no opinion */
 	uint8_t n_addr;
 	struct ostp_config_addr addr[OSTP_CONFIG_ADDR_MAX];
+};
+
+/* MEMBER record (docs/PROTOCOL.md 2.5.13): one change to the member list
+ * (server to client) or the sender's own endpoint (client to server). */
+#define OSTP_MEMBER_UPSERT   0x01u /* s->c: add or replace the member with id_pk */
+#define OSTP_MEMBER_REMOVE   0x02u /* s->c: the member with id_pk is gone */
+#define OSTP_MEMBER_SYNCED   0x03u /* s->c: the list sent so far is complete */
+#define OSTP_MEMBER_ANNOUNCE 0x04u /* c->s: the sender's own listening endpoint */
+#define OSTP_MEMBER_F_ACCEPTS 0x01u /* accepts mesh links at host:port */
+
+struct ostp_member {
+	uint32_t seq;            /* filled by ostp_send_member() */
+	uint8_t op;              /* OSTP_MEMBER_* */
+	uint8_t flags;           /* OSTP_MEMBER_F_* */
+	uint8_t id_pk[32];       /* the member's Ed25519 identity key */
+	uint16_t port;
+	char host[46];           /* textual IP address or ""; NUL-terminated */
+	char name[OSTP_USER_MAX + 1]; /* the member's user name or "" */
+	uint8_t n_prefix;
+	struct ostp_config_addr prefix[OSTP_MEMBER_PREFIX_MAX]; /* inner prefixes it owns */
 };
 
 /* Randomness source; tests replace it to make handshakes reproducible. */
@@ -184,6 +210,10 @@ struct ostp_client_config {
 	struct ostp_timing timing;
 	size_t outq_max;         /* data refused past this (default 1 MiB) */
 	uint8_t pad_len;         /* 0: random in 8..32 */
+	/* Ed25519 secret key, 64 bytes, borrowed until the session is freed:
+	 * when set, the client sets OSTP_OPT_I and proves this key with
+	 * CLIENT_AUTH right after it verified the server's. */
+	const uint8_t *identity_sk;
 };
 
 struct ostp_server_config {
@@ -196,6 +226,8 @@ struct ostp_server_config {
 	size_t outq_max;
 	unsigned max_auth_attempts;   /* default 3 */
 	unsigned max_pap_rounds;      /* default 4 */
+	/* close sessions without OSTP_OPT_I with CLOSE(NOT_MEMBER) */
+	bool require_identity;
 };
 
 enum ostp_role { OSTP_ROLE_CLIENT, OSTP_ROLE_SERVER };
@@ -211,6 +243,9 @@ enum ostp_event_type {
 	OSTP_EV_CONFIG,          /* client: config */
 	OSTP_EV_MESSAGE,         /* both: msg_type, data[len] */
 	OSTP_EV_CLOSED,          /* both: err, and close_reason when clean */
+	OSTP_EV_CLIENT_KEY,      /* server: client_pk proven; answer with
+				  * ostp_server_identity_reply() */
+	OSTP_EV_MEMBER,          /* both (SPW MESH): member */
 };
 
 struct ostp_event {
@@ -231,6 +266,8 @@ struct ostp_event {
 	size_t npeers;
 	uint8_t seq;
 	const struct ostp_config *config; /* EV_CONFIG */
+	const uint8_t *client_pk;/* EV_CLIENT_KEY: the key the client proved */
+	const struct ostp_member *member; /* EV_MEMBER: valid until the next call */
 };
 
 typedef struct ostp_session ostp_session;
@@ -282,6 +319,13 @@ int ostp_server_auth_reply(ostp_session *s, bool ok, uint16_t spw_permitted);
  * not a failed attempt.  OSTP_E_STATE unless an AUTH_REQUEST is pending. */
 int ostp_server_auth_busy(ostp_session *s);
 void ostp_session_extend_handshake(ostp_session *s, uint64_t ms);
+/* The verdict on OSTP_EV_CLIENT_KEY (is this key a member?).  Until it
+ * comes, the handshake deadline is suspended and input is held exactly as
+ * during a password check.  ok: the handshake goes on (a SAP or PAP held
+ * behind CLIENT_AUTH is read next).  Refused: CLOSE(NOT_MEMBER), the
+ * session is closed and OSTP_E_IDENTITY is returned.  OSTP_E_STATE unless
+ * a CLIENT_KEY is pending. */
+int ostp_server_identity_reply(ostp_session *s, bool ok);
 int ostp_server_set_peers(ostp_session *s, const struct ostp_peer *peers, size_t n);
 /* Like ostp_server_set_peers, without a copy: the session reads peers
  * until it has sent the last block (or is freed), then calls
@@ -297,6 +341,19 @@ bool ostp_session_closed(const ostp_session *s);
 uint16_t ostp_session_spw(const ostp_session *s);
 uint8_t ostp_session_options(const ostp_session *s);
 const char *ostp_session_user(const ostp_session *s);
+/* The peer's long-term key: on a server the key the client proved with
+ * CLIENT_AUTH (once its signature verified), on a client the server key
+ * it verified.  false (out untouched) before that. */
+bool ostp_session_peer_key(const ostp_session *s, uint8_t out[32]);
+
+/* Send one MEMBER record on an established session that agreed SPW MESH.
+ * seq is filled in (*m is not changed).  A server sends UPSERT, REMOVE and
+ * SYNCED (one SYNCED, no REMOVE before it); a client sends ANNOUNCE, only
+ * after proving its key.  OSTP_E_STATE for a record not allowed now,
+ * OSTP_E_INVAL for an ANNOUNCE whose id_pk is not the proven key, and the
+ * codec's error (OSTP_E_RESERVED, _USER, _PEER, _LEN) for a record that
+ * breaks the field rules of docs/PROTOCOL.md 2.5.13. */
+int ostp_send_member(ostp_session *s, const struct ostp_member *m);
 
 /* Identity keys (Ed25519). */
 int ostp_identity_generate(uint8_t pk[32], uint8_t sk[64]);

@@ -19,6 +19,8 @@ int ostp_server_new(ostp_session **out, const struct ostp_server_config *cfg,
 	s->state = ST_S_WAIT_SR;
 	s->u.s.identity_sk = cfg->identity_sk;
 	s->u.s.require_auth = cfg->require_auth;
+	s->u.s.require_identity = cfg->require_identity;
+	crypto_sign_ed25519_sk_to_pk(s->u.s.identity_pk, cfg->identity_sk);
 	s->u.s.spw_supported = cfg->spw_supported & OSTP_SPW_DEFINED;
 	s->u.s.spw_default = cfg->spw_default & OSTP_SPW_DEFINED;
 	s->u.s.spw_permitted = cfg->spw_permitted & OSTP_SPW_DEFINED;
@@ -67,13 +69,21 @@ int ostp_server_on_sr(ostp_session *s, const struct ostp_sr *sr, struct ostp_eve
 	ostp_set_keys(s, &k);
 	sodium_memzero(&k, sizeof(k));
 	ostp_server_auth_make(auth, s->th, s->u.s.identity_sk);
-	ostp_wipe_handshake(s);
+	/* CLIENT_AUTH will be checked against TH */
+	if (!(s->options & OSTP_OPT_I))
+		ostp_wipe_handshake(s);
 	err = ostp_queue_msg(s, OSTP_MSG_SERVER_AUTH, auth, sizeof(auth));
 	if (err)
 		return ostp_fail(s, err, ev);
+	/* identity before user: it is the first thing the client sends */
+	if (!(s->options & OSTP_OPT_I) && s->u.s.require_identity)
+		return ostp_fail(s, OSTP_E_IDENTITY, ev);
 	if (!(s->options & OSTP_OPT_U) && s->u.s.require_auth)
 		return ostp_fail(s, OSTP_E_AUTH_REQUIRED, ev);
-	s->state = s->options & OSTP_OPT_U ? ST_S_WAIT_SAP : ST_S_WAIT_PAP;
+	if (s->options & OSTP_OPT_I)
+		s->state = ST_S_WAIT_CAUTH;
+	else
+		s->state = s->options & OSTP_OPT_U ? ST_S_WAIT_SAP : ST_S_WAIT_PAP;
 	ev->type = OSTP_EV_HANDSHAKE;
 	return OSTP_OK;
 }
@@ -110,6 +120,36 @@ int ostp_server_auth_reply(ostp_session *s, bool ok, uint16_t spw_permitted)
 		return OSTP_E_AUTH;
 	}
 	s->state = ST_S_WAIT_SAP;
+	return OSTP_OK;
+}
+
+static int on_client_auth(ostp_session *s, const uint8_t *p, size_t len,
+			  struct ostp_event *ev)
+{
+	struct ostp_server_part *sv = &s->u.s;
+	int err = ostp_client_auth_check(p, len, s->th, sv->identity_pk);
+
+	if (err)
+		return ostp_fail(s, ostp_body_err(err), ev);
+	ostp_wipe_handshake(s);
+	memcpy(sv->client_pk, p, OSTP_ID_PK_LEN);
+	sv->client_proven = true;
+	s->state = ST_S_IDENT_PENDING;
+	ev->type = OSTP_EV_CLIENT_KEY;
+	ev->client_pk = sv->client_pk;
+	return OSTP_OK;
+}
+
+int ostp_server_identity_reply(ostp_session *s, bool ok)
+{
+	if (s->role != OSTP_ROLE_SERVER || s->state != ST_S_IDENT_PENDING)
+		return OSTP_E_STATE;
+	if (!ok) {
+		/* held input (a SAP with a password, say) is never read */
+		ostp_close(s, OSTP_CLOSE_NOT_MEMBER);
+		return OSTP_E_IDENTITY;
+	}
+	s->state = s->options & OSTP_OPT_U ? ST_S_WAIT_SAP : ST_S_WAIT_PAP;
 	return OSTP_OK;
 }
 
@@ -319,6 +359,10 @@ int ostp_server_on_msg(ostp_session *s, uint8_t type, const uint8_t *p, size_t l
 		       struct ostp_event *ev)
 {
 	switch (s->state) {
+	case ST_S_WAIT_CAUTH:
+		if (type == OSTP_MSG_CLIENT_AUTH)
+			return on_client_auth(s, p, len, ev);
+		break;
 	case ST_S_WAIT_SAP:
 		if (type == OSTP_MSG_SAP)
 			return on_sap(s, p, len, ev);
@@ -330,6 +374,9 @@ int ostp_server_on_msg(ostp_session *s, uint8_t type, const uint8_t *p, size_t l
 	case ST_ESTABLISHED:
 		if (type == OSTP_MSG_MGMT)
 			return on_mgmt(s, p, len, ev);
+		/* MESH agreed and a key proven to speak for */
+		if (type == OSTP_MSG_MEMBER && (s->spw & OSTP_SPW_MESH) && s->u.s.client_proven)
+			return ostp_member_on_msg(s, p, len, ev);
 		break;
 	default:
 		break;

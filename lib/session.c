@@ -236,6 +236,7 @@ static uint8_t reason_for(int err)
 	case OSTP_E_SPW: return OSTP_CLOSE_SPW;
 	case OSTP_E_RESOURCE:
 	case OSTP_E_AUTH_BUSY: return OSTP_CLOSE_RESOURCE;
+	case OSTP_E_IDENTITY: return OSTP_CLOSE_NOT_MEMBER;
 	default: return OSTP_CLOSE_PROTOCOL;
 	}
 }
@@ -251,6 +252,7 @@ static int err_for(uint8_t reason)
 	case OSTP_CLOSE_TIMEOUT: return OSTP_E_TIMEOUT;
 	case OSTP_CLOSE_SPW: return OSTP_E_SPW;
 	case OSTP_CLOSE_RESOURCE: return OSTP_E_RESOURCE;
+	case OSTP_CLOSE_NOT_MEMBER: return OSTP_E_IDENTITY;
 	default: return OSTP_E_STATE;
 	}
 }
@@ -387,7 +389,8 @@ static bool known_type(uint8_t type)
 	switch (type) {
 	case OSTP_MSG_DATA: case OSTP_MSG_DATA_GSO: case OSTP_MSG_SERVER_AUTH:
 	case OSTP_MSG_SAP: case OSTP_MSG_PAP: case OSTP_MSG_MGMT:
-	case OSTP_MSG_PEER_BLOCK: case OSTP_MSG_CONFIG: case OSTP_MSG_ECHO_REQ:
+	case OSTP_MSG_PEER_BLOCK: case OSTP_MSG_CONFIG: case OSTP_MSG_CLIENT_AUTH:
+	case OSTP_MSG_MEMBER: case OSTP_MSG_ECHO_REQ:
 	case OSTP_MSG_ECHO_REPLY: case OSTP_MSG_REKEY: case OSTP_MSG_CLOSE:
 		return true;
 	default:
@@ -551,8 +554,8 @@ static int intake_frame(ostp_session *s, const uint8_t *p, size_t avail, size_t 
 	return frame_complete(s, frame_dest(s), now, ev);
 }
 
-/* While the server's password check runs, whatever the client sends next is
- * kept unread, so what it means does not depend on whether it arrived before
+/* While the server's password check (or identity verdict) runs, whatever
+ * the client sends next is kept unread, so what it means does not depend on whether it arrived before
  * or after the answer went out.  Past OSTP_HOLD_MAX the client is sending
  * more than any compliant client could before its answer. */
 static int hold_input(ostp_session *s, const uint8_t *p, size_t n, struct ostp_event *ev)
@@ -572,12 +575,12 @@ static int hold_input(ostp_session *s, const uint8_t *p, size_t n, struct ostp_e
 
 static bool have_held(const ostp_session *s)
 {
-	return s->hold_off < s->hold_len && s->state != ST_S_AUTH_PENDING &&
+	return s->hold_off < s->hold_len && !ostp_verdict_pending(s) &&
 	       s->state != ST_CLOSED;
 }
 
 /* Held input is read first, in order, once the check is answered; it stops
- * at an event, at the next password check (a held SAP) or at the close. */
+ * at an event, at the next check (a held SAP) or at the close. */
 static int drain_held(ostp_session *s, uint64_t now, struct ostp_event *ev)
 {
 	int err = OSTP_OK;
@@ -637,7 +640,7 @@ int ostp_feed(ostp_session *s, const uint8_t *in, size_t len, size_t *used,
 		size_t n;
 		int err;
 
-		if (s->state == ST_S_AUTH_PENDING) {
+		if (ostp_verdict_pending(s)) {
 			/* all of it is taken, so a caller that feeds until the
 			 * input is used up never spins */
 			err = hold_input(s, in + *used, len - *used, ev);
@@ -689,8 +692,9 @@ int ostp_tick(ostp_session *s, uint64_t now, struct ostp_event *ev)
 		if (err || ev->type != OSTP_EV_NONE || s->state == ST_CLOSED)
 			return err;
 	}
-	/* the server's own password check is not the client's delay */
-	if (s->state == ST_S_AUTH_PENDING)
+	/* the server's own password check or identity verdict is not the
+	 * client's delay */
+	if (ostp_verdict_pending(s))
 		return OSTP_OK;
 	if (s->state != ST_ESTABLISHED) {
 		if (since(now, s->created_ms) >= s->timing.handshake_ms)
@@ -722,7 +726,7 @@ uint64_t ostp_next_deadline(const ostp_session *s)
 {
 	uint64_t t, echo;
 
-	if (s->state == ST_CLOSED || s->state == ST_S_AUTH_PENDING)
+	if (s->state == ST_CLOSED || ostp_verdict_pending(s))
 		return UINT64_MAX;
 	if (have_held(s))
 		return 0;   /* held input waits to be read */
@@ -783,3 +787,17 @@ bool ostp_session_closed(const ostp_session *s) { return s->state == ST_CLOSED; 
 uint16_t ostp_session_spw(const ostp_session *s) { return s->spw; }
 uint8_t ostp_session_options(const ostp_session *s) { return s->options; }
 const char *ostp_session_user(const ostp_session *s) { return s->user; }
+
+bool ostp_session_peer_key(const ostp_session *s, uint8_t out[32])
+{
+	const uint8_t *k = NULL;
+
+	if (s->role == OSTP_ROLE_CLIENT && s->u.c.server_verified)
+		k = s->u.c.server_pk;
+	else if (s->role == OSTP_ROLE_SERVER && s->u.s.client_proven)
+		k = s->u.s.client_pk;
+	if (!k)
+		return false;
+	memcpy(out, k, OSTP_ID_PK_LEN);
+	return true;
+}

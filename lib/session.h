@@ -35,6 +35,8 @@ enum ostp_state {
 	ST_C_WAIT_SAP,     /* client: credentials sent */
 	ST_C_WAIT_PAP,     /* client: SPW proposed */
 	ST_S_WAIT_SR,      /* server: nothing received yet */
+	ST_S_WAIT_CAUTH,   /* server: option I, waiting for CLIENT_AUTH */
+	ST_S_IDENT_PENDING,/* server: application is judging the client's key */
 	ST_S_WAIT_SAP,     /* server: waiting for credentials */
 	ST_S_AUTH_PENDING, /* server: application is checking credentials */
 	ST_S_WAIT_PAP,     /* server: waiting for an SPW */
@@ -59,6 +61,10 @@ struct ostp_client_part {
 	bool deferred;            /* TOFU: credentials wait for the next call */
 	struct ostp_peer peers[OSTP_PB_N_PEERS];
 	struct ostp_config config;
+	const uint8_t *identity_sk;  /* borrowed; NULL: no option I */
+	uint8_t identity_pk[OSTP_ID_PK_LEN];
+	bool server_verified;     /* server_pk holds the key SERVER_AUTH proved */
+	bool members_synced;      /* SYNCED received */
 };
 
 struct ostp_server_part {
@@ -80,6 +86,11 @@ struct ostp_server_part {
 	size_t peers_sent;
 	bool have_config;
 	struct ostp_config config;
+	bool require_identity;
+	uint8_t identity_pk[OSTP_ID_PK_LEN]; /* ours, id_pk_s of CLIENT_AUTH */
+	uint8_t client_pk[OSTP_ID_PK_LEN];
+	bool client_proven;       /* client_pk passed CLIENT_AUTH */
+	bool members_synced;      /* SYNCED sent */
 };
 
 struct ostp_session {
@@ -126,6 +137,11 @@ struct ostp_session {
 
 	struct ostp_event pending;   /* a second event produced by one frame */
 
+	/* MEMBER records: how many went each way (seq of the last one), and
+	 * the last one received, which EV_MEMBER points to. */
+	uint64_t member_tx, member_rx;
+	struct ostp_member member;
+
 	/* Server: bytes received while a password check is pending, read in
 	 * order once it is answered (hold[hold_off..hold_len)). */
 	uint8_t *hold;
@@ -159,5 +175,14 @@ int ostp_client_on_sh(ostp_session *s, struct ostp_event *ev);
 int ostp_server_on_sr(ostp_session *s, const struct ostp_sr *sr, struct ostp_event *ev);
 void ostp_server_free_part(ostp_session *s);
 int ostp_client_send_credentials(ostp_session *s);
+/* Both roles: a received MEMBER (after the dispatcher's checks) */
+int ostp_member_on_msg(ostp_session *s, const uint8_t *p, size_t len, struct ostp_event *ev);
+
+/* The server waits for the application (password check, identity
+ * verdict): input is held, the handshake deadline suspended. */
+static inline bool ostp_verdict_pending(const ostp_session *s)
+{
+	return s->state == ST_S_AUTH_PENDING || s->state == ST_S_IDENT_PENDING;
+}
 
 #endif

@@ -307,3 +307,175 @@ int ostp_config_decode(struct ostp_config *c, const uint8_t *in, size_t len)
 	*c = tmp;
 	return OSTP_OK;
 }
+
+/* ---- MEMBER ------------------------------------------------------------------ */
+
+/* Every bit of addr past prefix_len is zero, so one prefix has exactly one
+ * encoding and a member cannot claim "10.0.0.7/8" for "10.0.0.0/8". */
+static bool prefix_host_bits_zero(const struct ostp_config_addr *a)
+{
+	unsigned bits = a->family == 4 ? 32u : 128u;
+
+	for (unsigned i = a->prefix_len; i < bits; i++)
+		if (a->addr[i / 8] & (0x80u >> (i % 8)))
+			return false;
+	return true;
+}
+
+static bool member_prefix_valid(const struct ostp_config_addr *a)
+{
+	return config_addr_valid(a) && prefix_host_bits_zero(a);
+}
+
+/* host: a NUL within the field, zeros after it, and text that is empty or
+ * a numeric address (the PEER host rule, with "" allowed). */
+static bool member_host_valid(const char *host)
+{
+	size_t n = strnlen(host, OSTP_PEER_HOST_LEN);
+
+	if (n == OSTP_PEER_HOST_LEN)
+		return false;
+	if (n == 0)
+		return all_zero((const uint8_t *)host, OSTP_PEER_HOST_LEN);
+	return peer_host_valid(host);
+}
+
+/* The field rules of each op (check 14 of 2.5.13), on a record whose
+ * other fields are already valid. */
+static bool member_op_fields_valid(const struct ostp_member *m, size_t name_len)
+{
+	bool accepts = (m->flags & OSTP_MEMBER_F_ACCEPTS) != 0;
+	bool host_empty = m->host[0] == '\0';
+
+	switch (m->op) {
+	case OSTP_MEMBER_UPSERT:
+		return accepts ? m->port != 0 && !host_empty : m->port == 0 && host_empty;
+	case OSTP_MEMBER_SYNCED:
+		if (!all_zero(m->id_pk, sizeof(m->id_pk)))
+			return false;
+		/* fall through */
+	case OSTP_MEMBER_REMOVE:
+		return m->flags == 0 && m->port == 0 && host_empty && name_len == 0 &&
+		       m->n_prefix == 0;
+	case OSTP_MEMBER_ANNOUNCE:
+		if (name_len != 0 || m->n_prefix != 0)
+			return false;
+		return accepts ? m->port != 0 : m->port == 0 && host_empty;
+	default:
+		return false;
+	}
+}
+
+static bool member_op_known(uint8_t op)
+{
+	return op >= OSTP_MEMBER_UPSERT && op <= OSTP_MEMBER_ANNOUNCE;
+}
+
+/* The checks of decode from check 6 on, in the same order, on a record in
+ * struct form; shared by encode so both accept exactly the same set. */
+static int member_check(const struct ostp_member *m, size_t name_len)
+{
+	if (!member_op_known(m->op))
+		return OSTP_E_TYPE;
+	if (m->flags & OSTP_MEMBER_F_RESERVED)
+		return OSTP_E_RESERVED;
+	if (name_len > OSTP_USER_MAX || m->n_prefix > OSTP_MEMBER_PREFIX_MAX)
+		return OSTP_E_LEN;
+	if (!member_host_valid(m->host))
+		return OSTP_E_PEER;
+	if (name_len && !ostp_username_valid(m->name, name_len))
+		return OSTP_E_USER;
+	for (size_t i = 0; i < m->n_prefix; i++)
+		if (!member_prefix_valid(&m->prefix[i]))
+			return OSTP_E_PEER;
+	return member_op_fields_valid(m, name_len) ? OSTP_OK : OSTP_E_PEER;
+}
+
+int ostp_member_encode(uint8_t *out, size_t cap, size_t *out_len, const struct ostp_member *m)
+{
+	struct ostp_member tmp = *m;
+	size_t name_len = strnlen(m->name, sizeof(m->name)), len;
+	uint8_t *e;
+	int err;
+
+	if (name_len == sizeof(m->name))
+		return OSTP_E_LEN;
+	/* the host goes out zero-filled after its NUL, whatever the caller
+	 * left there */
+	memset(tmp.host, 0, sizeof(tmp.host));
+	memcpy(tmp.host, m->host, strnlen(m->host, sizeof(m->host)));
+	err = member_check(&tmp, name_len);
+	if (err)
+		return err;
+	len = OSTP_MEMBER_LEN(name_len, tmp.n_prefix);
+	if (cap < len)
+		return OSTP_E_LONG;
+	out[0] = (uint8_t)(tmp.seq >> 24);
+	out[1] = (uint8_t)(tmp.seq >> 16);
+	out[2] = (uint8_t)(tmp.seq >> 8);
+	out[3] = (uint8_t)tmp.seq;
+	out[OSTP_MEMBER_OFF_OP] = tmp.op;
+	out[OSTP_MEMBER_OFF_FLAGS] = tmp.flags;
+	memcpy(out + OSTP_MEMBER_OFF_ID, tmp.id_pk, OSTP_ID_PK_LEN);
+	ostp_put16(out + OSTP_MEMBER_OFF_PORT, tmp.port);
+	memcpy(out + OSTP_MEMBER_OFF_HOST, tmp.host, OSTP_PEER_HOST_LEN);
+	out[OSTP_MEMBER_OFF_NLEN] = (uint8_t)name_len;
+	memcpy(out + OSTP_MEMBER_HEAD_LEN, tmp.name, name_len);
+	out[OSTP_MEMBER_HEAD_LEN + name_len] = tmp.n_prefix;
+	e = out + OSTP_MEMBER_MIN_LEN + name_len;
+	for (size_t i = 0; i < tmp.n_prefix; i++, e += OSTP_CONFIG_ENTRY_LEN) {
+		e[0] = tmp.prefix[i].family;
+		e[1] = tmp.prefix[i].prefix_len;
+		memcpy(e + 2, tmp.prefix[i].addr, 16);
+	}
+	*out_len = len;
+	return OSTP_OK;
+}
+
+int ostp_member_decode(struct ostp_member *m, const uint8_t *in, size_t len)
+{
+	struct ostp_member tmp;
+	size_t name_len, total;
+	const uint8_t *e;
+	int err;
+
+	/* sizes first, in the order of 2.5.13, so every later check reads
+	 * only bytes that are there */
+	if (len < OSTP_MEMBER_MIN_LEN)
+		return OSTP_E_SHORT;
+	if (!member_op_known(in[OSTP_MEMBER_OFF_OP]))
+		return OSTP_E_TYPE;
+	if (in[OSTP_MEMBER_OFF_FLAGS] & OSTP_MEMBER_F_RESERVED)
+		return OSTP_E_RESERVED;
+	name_len = in[OSTP_MEMBER_OFF_NLEN];
+	if (name_len > OSTP_USER_MAX)
+		return OSTP_E_LEN;
+	if (len < OSTP_MEMBER_MIN_LEN + name_len)
+		return OSTP_E_SHORT;
+	if (in[OSTP_MEMBER_HEAD_LEN + name_len] > OSTP_MEMBER_PREFIX_MAX)
+		return OSTP_E_LEN;
+	total = OSTP_MEMBER_LEN(name_len, in[OSTP_MEMBER_HEAD_LEN + name_len]);
+	if (len != total)
+		return len < total ? OSTP_E_SHORT : OSTP_E_LONG;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.seq = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+	tmp.op = in[OSTP_MEMBER_OFF_OP];
+	tmp.flags = in[OSTP_MEMBER_OFF_FLAGS];
+	memcpy(tmp.id_pk, in + OSTP_MEMBER_OFF_ID, OSTP_ID_PK_LEN);
+	tmp.port = ostp_get16(in + OSTP_MEMBER_OFF_PORT);
+	memcpy(tmp.host, in + OSTP_MEMBER_OFF_HOST, OSTP_PEER_HOST_LEN);
+	memcpy(tmp.name, in + OSTP_MEMBER_HEAD_LEN, name_len);
+	tmp.n_prefix = in[OSTP_MEMBER_HEAD_LEN + name_len];
+	e = in + OSTP_MEMBER_MIN_LEN + name_len;
+	for (size_t i = 0; i < tmp.n_prefix; i++, e += OSTP_CONFIG_ENTRY_LEN) {
+		tmp.prefix[i].family = e[0];
+		tmp.prefix[i].prefix_len = e[1];
+		memcpy(tmp.prefix[i].addr, e + 2, 16);
+	}
+	err = member_check(&tmp, name_len);
+	if (err)
+		return err;
+	*m = tmp;
+	return OSTP_OK;
+}

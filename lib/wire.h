@@ -17,8 +17,8 @@
 #include "ostp.h"
 
 /* ---- Session Request (client -> server, cleartext) ---------------------- */
-/* OSTP_OPT_U and OSTP_OPT_P are in ostp.h. */
-#define OSTP_OPT_RESERVED   0xfcu
+/* OSTP_OPT_U, OSTP_OPT_P and OSTP_OPT_I are in ostp.h. */
+#define OSTP_OPT_RESERVED   0xf8u
 
 #define OSTP_PUBKEY_LEN     32u
 #define OSTP_PAD_MIN        8u
@@ -60,6 +60,9 @@
 #define OSTP_SIG_LEN        64u
 #define OSTP_SERVER_AUTH_LEN (OSTP_ID_PK_LEN + OSTP_SIG_LEN)
 
+/* ---- CLIENT_AUTH: id_pk_c(32) | sig(64), the same layout ---------------- */
+#define OSTP_CLIENT_AUTH_LEN (OSTP_ID_PK_LEN + OSTP_SIG_LEN)
+
 /* ---- SAP: code(1) | ulen(1) | plen(2) | user | pass ---------------------- */
 #define OSTP_SAP_FIXED_LEN  4u
 /* OSTP_USER_MAX and OSTP_PASS_MAX are in ostp.h. */
@@ -96,6 +99,25 @@
 #define OSTP_CONFIG_ENTRY_LEN 18u
 #define OSTP_CONFIG_MAX_LEN (3u + OSTP_CONFIG_ADDR_MAX * OSTP_CONFIG_ENTRY_LEN)
 
+/* ---- MEMBER --------------------------------------------------------------
+ * seq(4) | op(1) | flags(1) | id_pk(32) | port(2) | host[46] | name_len(1) |
+ * name(name_len) | nprefix(1) | nprefix * (family(1) | plen(1) | addr(16))
+ * ops, flags and OSTP_MEMBER_PREFIX_MAX are in ostp.h. */
+#define OSTP_MEMBER_OFF_OP     4u
+#define OSTP_MEMBER_OFF_FLAGS  5u
+#define OSTP_MEMBER_OFF_ID     6u
+#define OSTP_MEMBER_OFF_PORT   (OSTP_MEMBER_OFF_ID + OSTP_ID_PK_LEN)
+#define OSTP_MEMBER_OFF_HOST   (OSTP_MEMBER_OFF_PORT + 2u)
+#define OSTP_MEMBER_OFF_NLEN   (OSTP_MEMBER_OFF_HOST + OSTP_PEER_HOST_LEN)
+/* everything up to and including name_len */
+#define OSTP_MEMBER_HEAD_LEN   (OSTP_MEMBER_OFF_NLEN + 1u)
+/* the shortest body: no name, no prefix (name_len 0, nprefix 0) */
+#define OSTP_MEMBER_MIN_LEN    (OSTP_MEMBER_HEAD_LEN + 1u)
+#define OSTP_MEMBER_LEN(name_len, nprefix) \
+	(OSTP_MEMBER_MIN_LEN + (size_t)(name_len) + OSTP_CONFIG_ENTRY_LEN * (size_t)(nprefix))
+#define OSTP_MEMBER_MAX_LEN    OSTP_MEMBER_LEN(OSTP_USER_MAX, OSTP_MEMBER_PREFIX_MAX)
+#define OSTP_MEMBER_F_RESERVED 0xfeu
+
 /* ---- ECHO: 0..64 opaque bytes; REKEY: empty; CLOSE: reason(1) ----------- */
 #define OSTP_ECHO_MAX       64u
 #define OSTP_CLOSE_LEN      1u
@@ -109,6 +131,13 @@ _Static_assert(OSTP_SAP_MAX_LEN <= OSTP_FRAME_PAYLOAD_MAX, "a SAP fits a frame")
 _Static_assert(OSTP_CONFIG_MAX_LEN <= OSTP_FRAME_PAYLOAD_MAX, "a CONFIG fits a frame");
 _Static_assert((OSTP_PB_N_PEERS & (OSTP_PB_N_PEERS - 1u)) == 0, "PB_N_PEERS is a power of two");
 _Static_assert(OSTP_CHAIN_FRAMES_MAX == 17, "a 64 KiB packet is 17 frames");
+_Static_assert(OSTP_CLIENT_AUTH_LEN == 96, "CLIENT_AUTH is 96 bytes");
+_Static_assert(OSTP_MEMBER_HEAD_LEN == 87, "MEMBER fixed part up to name_len is 87 bytes");
+_Static_assert(OSTP_MEMBER_MIN_LEN == 88 && OSTP_MEMBER_MAX_LEN == 440,
+	       "MEMBER body is 88 + name_len + 18 * nprefix: 88..440 bytes");
+_Static_assert(OSTP_MEMBER_MAX_LEN <= OSTP_FRAME_PAYLOAD_MAX, "a MEMBER fits a frame");
+_Static_assert(OSTP_OPT_RESERVED == (uint8_t)~(OSTP_OPT_U | OSTP_OPT_P | OSTP_OPT_I),
+	       "every option bit is defined or reserved");
 
 /* ---- Decoded records ------------------------------------------------------ */
 struct ostp_sr {
@@ -185,5 +214,14 @@ int ostp_peer_block_decode(struct ostp_peer *peers, size_t *n, uint8_t *seq,
 int ostp_config_encode(uint8_t *out, size_t cap, size_t *out_len,
 		       const struct ostp_config *c);
 int ostp_config_decode(struct ostp_config *c, const uint8_t *in, size_t len);
+
+/* MEMBER.  decode runs the body checks of docs/PROTOCOL.md 2.5.13 that need
+ * no session (everything but seq, direction, list state and the ANNOUNCE
+ * key): OSTP_E_SHORT / OSTP_E_LONG / OSTP_E_LEN for sizes, OSTP_E_TYPE for
+ * an unknown op, OSTP_E_RESERVED for reserved flags, OSTP_E_USER for the
+ * name, OSTP_E_PEER for host, prefixes and the op's field rules.  encode
+ * accepts exactly what decode accepts and writes nothing on failure. */
+int ostp_member_encode(uint8_t *out, size_t cap, size_t *out_len, const struct ostp_member *m);
+int ostp_member_decode(struct ostp_member *m, const uint8_t *in, size_t len);
 
 #endif

@@ -186,7 +186,7 @@ static ostp_session *fresh_server(void)
 
 static bool known_type(uint8_t t)
 {
-	return t == OSTP_MSG_DATA || t == OSTP_MSG_DATA_GSO || (t >= 0x10 && t <= 0x15) ||
+	return t == OSTP_MSG_DATA || t == OSTP_MSG_DATA_GSO || (t >= 0x10 && t <= 0x17) ||
 	       t == OSTP_MSG_ECHO_REQ || t == OSTP_MSG_ECHO_REPLY || t == OSTP_MSG_REKEY ||
 	       t == OSTP_MSG_CLOSE;
 }
@@ -234,7 +234,7 @@ static void session_frames(const uint8_t *data, size_t size)
 		CHECK(used <= size - off);
 		off += used;
 		if (err) {
-			CHECK(err < 0 && err >= OSTP_E_CONFIG);
+			CHECK(err < 0 && err >= OSTP_E_IDENTITY);
 			CHECK(ev.type == OSTP_EV_CLOSED && ev.err == err && ostp_session_closed(s));
 			break;
 		}

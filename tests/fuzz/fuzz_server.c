@@ -13,11 +13,17 @@
  *               held (docs/PROTOCOL.md 5.3.2) and read after the answer
  *   a bit 5     answer busy (ostp_server_auth_busy) instead
  *   a bit 6     the server has peers to hand out
+ *   a bit 7     identity mode: require_identity, SPW MESH supported and
+ *               permitted, and once established the server sends an
+ *               UPSERT and SYNCED.  Whatever the mode, a CLIENT_KEY is
+ *               answered like an AUTH_REQUEST (bit 0, deferred by bit 4).
  *   b           chunk sizes and time steps, as fuzz_session.h says
  *
  * The server uses the vectors' configuration and RNG stream (seed 2), so the
  * seed corpus/fuzz_server/handshake (the client bytes of
- * tests/vectors/) goes all the way to the chained DATA message.
+ * tests/vectors/) goes all the way to the chained DATA message, and
+ * corpus/fuzz_server/identity (option I, a = 0x81) through CLIENT_AUTH to
+ * the client's ANNOUNCE.
  *
  * Checked: no crash or leak; a returned error comes with a CLOSED event and
  * a closed session; input is never left unconsumed without an event;
@@ -35,8 +41,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t id_pk[32], id_sk[64];
+static uint8_t id_pk[32], id_sk[64], cid_pk[32], cid_sk[64];
 static struct ostp_peer peers[20];
+static bool identity_mode;
 
 static void init_once(void)
 {
@@ -46,6 +53,12 @@ static void init_once(void)
 		return;
 	CHECK(ostp_init() == OSTP_OK);
 	vec_identity(id_pk, id_sk);
+	{
+		uint8_t seed[32];
+
+		memset(seed, 0x43, sizeof(seed));
+		CHECK(ostp_identity_from_seed(cid_pk, cid_sk, seed) == OSTP_OK);
+	}
 	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
 		peers[i].port = (uint16_t)(7000 + i);
 		memcpy(peers[i].host, "198.18.0.1", 11);
@@ -73,6 +86,27 @@ static void check_event(ostp_session *s, const struct ostp_event *ev, int err)
 		CHECK((ev->spw & ~OSTP_SPW_DEFINED) == 0);
 		CHECK(ev->spw == ostp_session_spw(s));
 		break;
+	case OSTP_EV_CLIENT_KEY: {
+		uint8_t k[32];
+
+		/* only after a signature by that key over this transcript */
+		CHECK(ev->client_pk && (ostp_session_options(s) & OSTP_OPT_I));
+		CHECK(ostp_session_peer_key(s, k) && memcmp(k, ev->client_pk, 32) == 0);
+		CHECK(!ostp_session_established(s) && ostp_next_deadline(s) == UINT64_MAX);
+		break;
+	}
+	case OSTP_EV_MEMBER: {
+		uint8_t k[32];
+		const struct ostp_member *m = ev->member;
+
+		/* a member announces itself, only on a MESH session with a key */
+		CHECK(m && m->op == OSTP_MEMBER_ANNOUNCE && m->name[0] == '\0' && m->n_prefix == 0);
+		CHECK((ostp_session_spw(s) & OSTP_SPW_MESH) && ostp_session_peer_key(s, k));
+		CHECK(memcmp(k, m->id_pk, 32) == 0 && (m->flags & ~OSTP_MEMBER_F_ACCEPTS) == 0);
+		CHECK((m->flags & OSTP_MEMBER_F_ACCEPTS) ? m->port != 0 : m->port == 0);
+		CHECK(memchr(m->host, 0, sizeof(m->host)) != NULL);
+		break;
+	}
 	default:
 		/* SERVER_KEY, AUTH_RESULT, PEER_BLOCK, CONFIG are client events */
 		CHECK(0);
@@ -80,25 +114,47 @@ static void check_event(ostp_session *s, const struct ostp_event *ev, int err)
 }
 
 /* a bits 0, 4, 5: the answer to AUTH_REQUEST for this input */
-static bool auth_accept, auth_defer, auth_busy, auth_due;
+static bool auth_accept, auth_defer, auth_busy, auth_due, ident_due;
 
 static void reply(ostp_session *s)
 {
 	int r;
 
+	if (ident_due) {
+		ident_due = false;
+		r = ostp_server_identity_reply(s, auth_accept);
+		CHECK(auth_accept ? r == OSTP_OK : r == OSTP_E_IDENTITY && ostp_session_closed(s));
+		return;
+	}
 	auth_due = false;
 	if (auth_busy) {
 		CHECK(ostp_server_auth_busy(s) == OSTP_OK);
 		CHECK(ostp_session_closed(s));
 		return;
 	}
-	r = ostp_server_auth_reply(s, auth_accept, VEC_PERMITTED);
+	r = ostp_server_auth_reply(s, auth_accept, identity_mode ? VEC_MESH_SPW : VEC_PERMITTED);
 	CHECK(r == OSTP_OK || r == OSTP_E_AUTH);
 	CHECK(r == OSTP_OK || ostp_session_closed(s));
 }
 
 static void answer_auth(ostp_session *s, const struct ostp_event *ev)
 {
+	if (ev->type == OSTP_EV_ESTABLISHED && identity_mode) {
+		struct ostp_member m = vsc_member(0);
+
+		CHECK(ostp_send_member(s, &m) == ((ev->spw & OSTP_SPW_MESH) ? OSTP_OK : OSTP_E_STATE));
+		m.op = OSTP_MEMBER_SYNCED;
+		CHECK(ostp_send_member(s, &m) != OSTP_OK);   /* SYNCED carries nothing */
+		CHECK(ostp_send_member(s, &(struct ostp_member){ .op = OSTP_MEMBER_SYNCED }) ==
+		      ((ev->spw & OSTP_SPW_MESH) ? OSTP_OK : OSTP_E_STATE));
+		return;
+	}
+	if (ev->type == OSTP_EV_CLIENT_KEY) {
+		ident_due = true;
+		if (!auth_defer)
+			reply(s);
+		return;
+	}
 	if (ev->type != OSTP_EV_AUTH_REQUEST)
 		return;
 	if (auth_defer)
@@ -114,7 +170,7 @@ static void check_tick(ostp_session *s, const struct ostp_event *ev, uint64_t no
 	CHECK(ev->type == OSTP_EV_NONE || ev->type == OSTP_EV_CLOSED);
 	CHECK(ostp_session_closed(s) || ostp_next_deadline(s) > now);
 	/* a deferred answer, then what was held behind the SAP */
-	if (auth_due && !ostp_session_closed(s)) {
+	if ((auth_due || ident_due) && !ostp_session_closed(s)) {
 		static const uint8_t nothing[1];
 
 		reply(s);
@@ -145,9 +201,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	auth_accept = fs.a & 1;
 	auth_defer = (fs.a & 0x10) != 0;
 	auth_busy = (fs.a & 0x20) != 0;
-	auth_due = false;
+	auth_due = ident_due = false;
+	identity_mode = (fs.a & 0x80) != 0;
 	test_rng_init(&rng, VEC_SERVER_RNG_SEED);
 	vec_server_config(&sc, id_sk);
+	if (identity_mode) {
+		struct ostp_client_config unused;
+
+		vec_identity_configs(&unused, &sc, id_pk, id_sk, cid_sk);
+		sc.spw_permitted |= OSTP_SPW_MESH;
+	}
 	sc.require_auth = !(fs.a & 0x02);
 	sc.max_auth_attempts = 1u + ((fs.a >> 2) & 3u);
 	vec_config(&conf);

@@ -35,7 +35,7 @@ struct out_check {
 
 static bool known_type(uint8_t t)
 {
-	return t == OSTP_MSG_DATA || t == OSTP_MSG_DATA_GSO || (t >= 0x10 && t <= 0x15) ||
+	return t == OSTP_MSG_DATA || t == OSTP_MSG_DATA_GSO || (t >= 0x10 && t <= 0x17) ||
 	       t == OSTP_MSG_ECHO_REQ || t == OSTP_MSG_ECHO_REPLY || t == OSTP_MSG_REKEY ||
 	       t == OSTP_MSG_CLOSE;
 }
@@ -112,7 +112,7 @@ static void drain(ostp_session *s, struct out_check *c)
 static void check_event_common(ostp_session *s, const struct ostp_event *ev, int err)
 {
 	if (err) {
-		CHECK(err < 0 && err >= OSTP_E_CONFIG);
+		CHECK(err < 0 && err >= OSTP_E_IDENTITY);
 		CHECK(ev->type == OSTP_EV_CLOSED);
 		CHECK(ev->err == err);
 	}

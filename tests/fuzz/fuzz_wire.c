@@ -31,7 +31,7 @@ static bool untouched(const void *p, size_t n)
 
 static bool is_err(int rc)
 {
-	return rc < 0 && rc >= OSTP_E_CONFIG;
+	return rc < 0 && rc >= OSTP_E_IDENTITY;
 }
 
 static void sr(const uint8_t *in, size_t len)
@@ -179,6 +179,79 @@ static void config(const uint8_t *in, size_t len)
 		      memcmp(a.addr[i].addr, b.addr[i].addr, 16) == 0);
 }
 
+/* A MEMBER that decodes passes every rule of docs/PROTOCOL.md 2.5.13 that
+ * needs no session, re-encodes to the same bytes, and decodes the same. */
+static bool prefix_ok(const struct ostp_config_addr *a)
+{
+	unsigned bits = a->family == 4 ? 32u : 128u;
+
+	if (!((a->family == 4 && a->prefix_len <= 32) || (a->family == 6 && a->prefix_len <= 128)))
+		return false;
+	for (unsigned i = a->family == 4 ? 4u : 16u; i < 16; i++)
+		if (a->addr[i])
+			return false;
+	for (unsigned i = a->prefix_len; i < bits; i++)
+		if (a->addr[i / 8] & (0x80u >> (i % 8)))
+			return false;
+	return true;
+}
+
+static void member(const uint8_t *in, size_t len)
+{
+	static struct ostp_member a, b;
+	static uint8_t out[OSTP_MEMBER_MAX_LEN];
+	size_t n = 0, name_len, host_len;
+	bool accepts, empty;
+	int rc;
+
+	memset(&a, 0xa5, sizeof(a));
+	rc = ostp_member_decode(&a, in, len);
+	if (rc != OSTP_OK) {
+		CHECK(is_err(rc) && untouched(&a, sizeof(a)));
+		return;
+	}
+	name_len = strnlen(a.name, sizeof(a.name));
+	host_len = strnlen(a.host, sizeof(a.host));
+	CHECK(name_len <= OSTP_USER_MAX && host_len < sizeof(a.host));
+	CHECK(len == 88u + name_len + 18u * a.n_prefix && len <= OSTP_MEMBER_MAX_LEN);
+	CHECK(a.seq == ((uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3]));
+	CHECK(a.op >= OSTP_MEMBER_UPSERT && a.op <= OSTP_MEMBER_ANNOUNCE);
+	CHECK((a.flags & ~OSTP_MEMBER_F_ACCEPTS) == 0 && a.n_prefix <= OSTP_MEMBER_PREFIX_MAX);
+	CHECK(name_len == 0 || ostp_username_valid(a.name, name_len));
+	for (size_t i = host_len; i < sizeof(a.host); i++)
+		CHECK(a.host[i] == 0);
+	for (size_t i = 0; i < a.n_prefix; i++)
+		CHECK(prefix_ok(&a.prefix[i]));
+	accepts = (a.flags & OSTP_MEMBER_F_ACCEPTS) != 0;
+	empty = host_len == 0;
+	switch (a.op) {
+	case OSTP_MEMBER_UPSERT:
+		CHECK(accepts ? a.port != 0 && !empty : a.port == 0 && empty);
+		break;
+	case OSTP_MEMBER_ANNOUNCE:
+		CHECK(name_len == 0 && a.n_prefix == 0);
+		CHECK(accepts ? a.port != 0 : a.port == 0 && empty);
+		break;
+	default:
+		CHECK(a.flags == 0 && a.port == 0 && empty && name_len == 0 && a.n_prefix == 0);
+		if (a.op == OSTP_MEMBER_SYNCED)
+			for (size_t i = 0; i < 32; i++)
+				CHECK(a.id_pk[i] == 0);
+	}
+	CHECK(ostp_member_encode(out, sizeof(out), &n, &a) == OSTP_OK);
+	CHECK(n == len && memcmp(out, in, len) == 0);
+	memset(&b, 0, sizeof(b));
+	CHECK(ostp_member_decode(&b, out, n) == OSTP_OK);
+	CHECK(a.seq == b.seq && a.op == b.op && a.flags == b.flags && a.port == b.port &&
+	      a.n_prefix == b.n_prefix);
+	CHECK(memcmp(a.id_pk, b.id_pk, 32) == 0 && strcmp(a.host, b.host) == 0 &&
+	      strcmp(a.name, b.name) == 0);
+	for (size_t i = 0; i < a.n_prefix; i++)
+		CHECK(a.prefix[i].family == b.prefix[i].family &&
+		      a.prefix[i].prefix_len == b.prefix[i].prefix_len &&
+		      memcmp(a.prefix[i].addr, b.prefix[i].addr, 16) == 0);
+}
+
 static void all(const uint8_t *in, size_t len)
 {
 	sr(in, len);
@@ -187,6 +260,7 @@ static void all(const uint8_t *in, size_t len)
 	mgmt(in, len);
 	peer_block(in, len);
 	config(in, len);
+	member(in, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

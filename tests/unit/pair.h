@@ -63,6 +63,8 @@ struct side {
 	uint8_t last_msg[70000];
 	size_t last_msg_len;
 	size_t peers_seen;
+	struct ostp_member last_member;   /* the last EV_MEMBER */
+	uint8_t client_pk[32];            /* the last EV_CLIENT_KEY */
 };
 
 /* Decides an AUTH_REQUEST on the server side. */
@@ -75,6 +77,8 @@ struct pair {
 	auth_fn auth;
 	bool reject_server_key;   /* client application refuses a TOFU key */
 	bool defer_auth;          /* leave AUTH_REQUEST unanswered */
+	bool defer_identity;      /* leave CLIENT_KEY unanswered */
+	bool reject_client_key;   /* server application refuses the client's key */
 	/* flips or replaces bytes on the way; offset counted in the sender's stream */
 	void (*tamper)(struct pair *p, bool from_client, uint8_t *buf, size_t len, size_t off);
 	void *tamper_ctx;
@@ -104,6 +108,10 @@ static void side_record(struct side *sd, const struct ostp_event *ev, int err)
 	}
 	if (ev->type == OSTP_EV_PEER_BLOCK)
 		sd->peers_seen += ev->npeers;
+	if (ev->type == OSTP_EV_MEMBER)
+		sd->last_member = *ev->member;
+	if (ev->type == OSTP_EV_CLIENT_KEY)
+		memcpy(sd->client_pk, ev->client_pk, 32);
 }
 
 static void pair_handle(struct pair *p, struct side *sd, const struct ostp_event *ev)
@@ -115,6 +123,8 @@ static void pair_handle(struct pair *p, struct side *sd, const struct ostp_event
 		bool ok = p->auth ? p->auth(ev->username, ev->password, &permitted) : false;
 		(void)ostp_server_auth_reply(sd->s, ok, permitted);
 	}
+	if (ev->type == OSTP_EV_CLIENT_KEY && !p->defer_identity)
+		(void)ostp_server_identity_reply(sd->s, !p->reject_client_key);
 }
 
 /* Events a session has without new input: a second event of the last

@@ -6,8 +6,8 @@
 
 #include "ostp.h"
 
-/* OSTP_E_AUTH_BUSY is the last code in enum ostp_err. */
-#define N_CODES (1 - OSTP_E_AUTH_BUSY)
+/* OSTP_E_IDENTITY is the last code in enum ostp_err. */
+#define N_CODES (1 - OSTP_E_IDENTITY)
 
 START_TEST(every_code_named)
 {
@@ -25,7 +25,7 @@ END_TEST
 
 START_TEST(unknown_codes_generic)
 {
-	const char *g = ostp_strerror(OSTP_E_AUTH_BUSY - 1);
+	const char *g = ostp_strerror(OSTP_E_IDENTITY - 1);
 
 	ck_assert_ptr_nonnull(g);
 	ck_assert_str_eq(ostp_strerror(1), g);
@@ -47,7 +47,7 @@ START_TEST(close_reasons)
 	const char *g = ostp_close_reason_str(255);
 
 	ck_assert_ptr_nonnull(g);
-	for (unsigned r = OSTP_CLOSE_NORMAL; r <= OSTP_CLOSE_REVOKED; r++) {
+	for (unsigned r = OSTP_CLOSE_NORMAL; r <= OSTP_CLOSE_NOT_MEMBER; r++) {
 		const char *s = ostp_close_reason_str((uint8_t)r);
 
 		ck_assert_ptr_nonnull(s);
@@ -55,7 +55,7 @@ START_TEST(close_reasons)
 		for (unsigned q = OSTP_CLOSE_NORMAL; q < r; q++)
 			ck_assert_str_ne(s, ostp_close_reason_str((uint8_t)q));
 	}
-	ck_assert_str_eq(ostp_close_reason_str(OSTP_CLOSE_REVOKED + 1), g);
+	ck_assert_str_eq(ostp_close_reason_str(OSTP_CLOSE_NOT_MEMBER + 1), g);
 }
 END_TEST
 

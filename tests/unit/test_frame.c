@@ -858,7 +858,7 @@ static bool known_type(unsigned t)
 {
 	switch (t) {
 	case 0x01: case 0x02: case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x15:
-	case 0x20: case 0x21: case 0x22: case 0x7f:
+	case 0x16: case 0x17: case 0x20: case 0x21: case 0x22: case 0x7f:
 		return true;
 	default:
 		return false;
@@ -882,7 +882,7 @@ START_TEST(unknown_types)
 		pair_free(&p);
 		tried++;
 	}
-	ck_assert_uint_eq(tried, 256 - 12);
+	ck_assert_uint_eq(tried, 256 - 14);
 	/* and towards a client */
 	{
 		struct pair p;
@@ -1138,8 +1138,11 @@ START_TEST(client_new_bad_credentials)
 	ck_assert_int_eq(ostp_client_new(&s, &cc, NULL, 0), OSTP_OK);
 	ostp_session_free(s);
 	/* other configuration errors */
-	cc.options = 0x04;
+	cc.options = 0x08;
 	ck_assert_int_eq(ostp_client_new(&s, &cc, NULL, 0), OSTP_E_RESERVED);
+	/* I without a key to prove */
+	cc.options = OSTP_OPT_I;
+	ck_assert_int_eq(ostp_client_new(&s, &cc, NULL, 0), OSTP_E_INVAL);
 	cc.options = 0;
 	cc.pad_len = 7;
 	ck_assert_int_eq(ostp_client_new(&s, &cc, NULL, 0), OSTP_E_PAD);
@@ -1209,7 +1212,7 @@ END_TEST
 START_TEST(cleartext_errors_send_nothing)
 {
 	static const struct { uint8_t opt, pad; int want; } cases[] = {
-		{ 0x04, 8, OSTP_E_RESERVED }, { 0x80, 8, OSTP_E_RESERVED },
+		{ 0x08, 8, OSTP_E_RESERVED }, { 0x80, 8, OSTP_E_RESERVED },
 		{ 0, 7, OSTP_E_PAD }, { 0, 33, OSTP_E_PAD }, { 0, 0, OSTP_E_PAD }, { 0, 255, OSTP_E_PAD },
 	};
 

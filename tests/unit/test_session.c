@@ -1409,14 +1409,729 @@ START_TEST(forged_signature)
 }
 END_TEST
 
+
+/* ---- client identity (CLIENT_AUTH) and MEMBER records --------------------- */
+
+static uint8_t cid_pk[32], cid_sk[64];     /* a member's identity: seed 0x43 */
+
+static void setup_member_identity(void)
+{
+	uint8_t seed[32];
+
+	setup_identity();
+	memset(seed, 0x43, sizeof(seed));
+	ostp_identity_from_seed(cid_pk, cid_sk, seed);
+}
+
+#define MESH_SPW (OSTP_SPW_IPV4 | OSTP_SPW_MESH)
+
+/* A mesh link: the dialer proves cid, the acceptor requires it. */
+static void mesh_cfg(struct ostp_client_config *cc, struct ostp_server_config *sc)
+{
+	*cc = client_cfg(MESH_SPW);
+	cc->identity_sk = cid_sk;
+	*sc = server_cfg();
+	sc->require_identity = true;
+	sc->spw_supported |= OSTP_SPW_MESH;
+	sc->spw_permitted |= OSTP_SPW_MESH;
+}
+
+static const struct recorded *closed_with(const struct side *sd, int err)
+{
+	const struct recorded *r = side_find(sd, OSTP_EV_CLOSED);
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->err, err);
+	return r;
+}
+
+/* Both nodes dial each other: each proves its key, each accepts the
+ * other's, and the accessors tell each side who the other is. */
+START_TEST(mesh_link_both_ways)
+{
+	for (int way = 0; way < 2; way++) {
+		struct pair p;
+		struct ostp_client_config cc;
+		struct ostp_server_config sc;
+		const uint8_t *dialer_sk = way ? id_sk : cid_sk, *dialer_pk = way ? id_pk : cid_pk;
+		const uint8_t *acceptor_sk = way ? cid_sk : id_sk, *acceptor_pk = way ? cid_pk : id_pk;
+		uint8_t k[32];
+
+		mesh_cfg(&cc, &sc);
+		cc.identity_sk = dialer_sk;
+		memcpy(cc.server_pk, acceptor_pk, 32);
+		sc.identity_sk = acceptor_sk;
+		start(&p, &cc, &sc);
+		ck_assert(!ostp_session_peer_key(p.c.s, k));
+		ck_assert(!ostp_session_peer_key(p.s.s, k));
+		ck_assert_uint_eq(ostp_session_options(p.c.s), OSTP_OPT_I);
+		pair_pump(&p);
+		ck_assert_uint_eq(side_count(&p.s, OSTP_EV_CLIENT_KEY), 1);
+		ck_assert_mem_eq(p.s.client_pk, dialer_pk, 32);
+		ck_assert(ostp_session_established(p.c.s));
+		ck_assert(ostp_session_established(p.s.s));
+		ck_assert_uint_eq(ostp_session_spw(p.s.s), MESH_SPW);
+		ck_assert(ostp_session_peer_key(p.s.s, k));
+		ck_assert_mem_eq(k, dialer_pk, 32);
+		ck_assert(ostp_session_peer_key(p.c.s, k));
+		ck_assert_mem_eq(k, acceptor_pk, 32);
+		pair_free(&p);
+	}
+}
+END_TEST
+
+/* I with U (an OCS session), and with TOFU: CLIENT_AUTH goes first, the
+ * SAP right behind it is held until the key is judged. */
+START_TEST(identity_with_user_and_tofu)
+{
+	struct pair p;
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+
+	mesh_cfg(&cc, &sc);
+	cc.options = OSTP_OPT_U;
+	cc.username = "ian";
+	cc.password = "hunter2";
+	sc.require_auth = true;
+	run(&p, &cc, &sc);
+	ck_assert_uint_eq(ostp_session_options(p.s.s), OSTP_OPT_I | OSTP_OPT_U);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_CLIENT_KEY), 1);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_AUTH_REQUEST), 1);
+	/* the key was judged before the password was looked at */
+	ck_assert(side_find(&p.s, OSTP_EV_CLIENT_KEY) < side_find(&p.s, OSTP_EV_AUTH_REQUEST));
+	ck_assert(ostp_session_established(p.s.s));
+	ck_assert_str_eq(ostp_session_user(p.s.s), "ian");
+	pair_free(&p);
+
+	mesh_cfg(&cc, &sc);
+	cc.tofu = true;
+	memset(cc.server_pk, 0, 32);
+	run(&p, &cc, &sc);
+	ck_assert_ptr_nonnull(side_find(&p.c, OSTP_EV_SERVER_KEY));
+	ck_assert(ostp_session_established(p.s.s));
+	pair_free(&p);
+	/* a TOFU key refused: not even CLIENT_AUTH goes out */
+	start(&p, &cc, &sc);
+	p.reject_server_key = true;
+	pair_pump(&p);
+	ck_assert_ptr_null(side_find(&p.s, OSTP_EV_CLIENT_KEY));
+	pair_free(&p);
+}
+END_TEST
+
+/* The acceptor does not know the key: CLOSE(9), which the client reports
+ * as a clean close with reason NOT_MEMBER; a pipelined SAP is never read. */
+START_TEST(identity_refused)
+{
+	struct pair p;
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+	const struct recorded *r;
+
+	mesh_cfg(&cc, &sc);
+	cc.options = OSTP_OPT_U;
+	cc.username = "ian";
+	cc.password = "hunter2";
+	start(&p, &cc, &sc);
+	p.defer_identity = true;
+	pair_pump(&p);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_CLIENT_KEY), 1);
+	ck_assert_int_eq(ostp_server_auth_reply(p.s.s, true, 0), OSTP_E_STATE);
+	ck_assert_int_eq(ostp_server_identity_reply(p.c.s, true), OSTP_E_STATE);
+	ck_assert_int_eq(ostp_server_identity_reply(p.s.s, false), OSTP_E_IDENTITY);
+	ck_assert(ostp_session_closed(p.s.s));
+	ck_assert_int_eq(ostp_server_identity_reply(p.s.s, false), OSTP_E_STATE);
+	pair_pump(&p);
+	r = closed_with(&p.c, OSTP_E_IDENTITY);
+	ck_assert(r->peer_closed);
+	ck_assert_uint_eq(r->close_reason, OSTP_CLOSE_NOT_MEMBER);
+	ck_assert_ptr_null(side_find(&p.s, OSTP_EV_AUTH_REQUEST));
+	ck_assert(!ostp_session_established(p.c.s));
+	ck_assert_str_eq(ostp_close_reason_str(OSTP_CLOSE_NOT_MEMBER), "identity key not accepted");
+	pair_free(&p);
+}
+END_TEST
+
+/* require_identity, no I: SH, SERVER_AUTH, CLOSE(9), like require_auth. */
+START_TEST(identity_required)
+{
+	struct pair p;
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+	const struct recorded *r;
+	struct ostp_event ev;
+
+	mesh_cfg(&cc, &sc);
+	cc.identity_sk = NULL;
+	sc.require_auth = true;     /* the identity is checked first */
+	start(&p, &cc, &sc);
+	pair_move(&p, &p.c, &p.s);
+	r = closed_with(&p.s, OSTP_E_IDENTITY);
+	ck_assert_uint_eq(r->close_reason, OSTP_CLOSE_NOT_MEMBER);
+	ck_assert_int_eq(p.s.last_err, OSTP_E_IDENTITY);
+	pair_pump(&p);
+	r = closed_with(&p.c, OSTP_E_IDENTITY);
+	ck_assert(r->peer_closed);
+	ck_assert_uint_eq(r->close_reason, OSTP_CLOSE_NOT_MEMBER);
+	ck_assert_int_eq(ostp_eof(p.s.s, &ev), 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* TH as both sides computed it, from the cleartext on the wire. */
+static void wire_th(const struct pair *p, uint8_t th[32])
+{
+	size_t sr_len = OSTP_SR_FIXED_LEN + p->c.wire[OSTP_SR_FIXED_LEN];
+
+	ostp_transcript_hash(th, p->c.wire, sr_len, p->s.wire, OSTP_SH_LEN);
+}
+
+/* Drive a mesh handshake until the client has queued CLIENT_AUTH, then
+ * withdraw it (and what follows) so the test can send its own. */
+static void until_client_auth(struct pair *p, const struct ostp_client_config *cc,
+			      const struct ostp_server_config *sc)
+{
+	const uint8_t *out;
+
+	start(p, cc, sc);
+	pair_move(p, &p->c, &p->s);
+	pair_move(p, &p->s, &p->c);
+	ck_assert_uint_gt(ostp_output(p->c.s, &out), 0);
+	ck_assert_uint_eq(out[0], OSTP_MSG_CLIENT_AUTH);
+	ostp_output_consume(p->c.s, ostp_output(p->c.s, &out));
+	p->c.s->tx.counter = 0;
+}
+
+/* A signature with one bit flipped, in an otherwise valid CLIENT_AUTH. */
+START_TEST(client_auth_bad_signature)
+{
+	for (int bit = 0; bit < 3; bit++) {
+		struct pair p;
+		struct ostp_client_config cc;
+		struct ostp_server_config sc;
+		uint8_t th[32], body[OSTP_CLIENT_AUTH_LEN];
+
+		mesh_cfg(&cc, &sc);
+		until_client_auth(&p, &cc, &sc);
+		wire_th(&p, th);
+		ostp_client_auth_make(body, th, id_pk, cid_sk);
+		ck_assert_int_eq(ostp_client_auth_check(body, sizeof(body), th, id_pk), OSTP_OK);
+		/* in R, in S, and in the key */
+		body[bit == 0 ? 40 : bit == 1 ? 90 : 3] ^= 0x10;
+		ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+		pair_move(&p, &p.c, &p.s);
+		closed_with(&p.s, OSTP_E_SIG);
+		ck_assert_ptr_null(side_find(&p.s, OSTP_EV_CLIENT_KEY));
+		pair_free(&p);
+	}
+	/* and the length is checked first */
+	{
+		struct pair p;
+		struct ostp_client_config cc;
+		struct ostp_server_config sc;
+		uint8_t body[OSTP_CLIENT_AUTH_LEN + 1] = { 0 };
+
+		mesh_cfg(&cc, &sc);
+		until_client_auth(&p, &cc, &sc);
+		ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+		pair_move(&p, &p.c, &p.s);
+		closed_with(&p.s, OSTP_E_LEN);
+		pair_free(&p);
+	}
+}
+END_TEST
+
+/* CLIENT_AUTH where none is due: without I, after the identity was
+ * judged, and towards a client.  And with I, anything else first. */
+START_TEST(client_auth_out_of_place)
+{
+	struct pair p;
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+	uint8_t th[32], body[OSTP_CLIENT_AUTH_LEN];
+
+	/* no I: the server waits for a PAP */
+	cc = client_cfg(OSTP_SPW_IPV4);
+	sc = server_cfg();
+	start(&p, &cc, &sc);
+	pair_move(&p, &p.c, &p.s);
+	pair_move(&p, &p.s, &p.c);
+	ostp_output_consume(p.c.s, ostp_output(p.c.s, &(const uint8_t *){ 0 }));
+	p.c.s->tx.counter = 0;
+	wire_th(&p, th);
+	ostp_client_auth_make(body, th, id_pk, cid_sk);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+	pair_move(&p, &p.c, &p.s);
+	closed_with(&p.s, OSTP_E_STATE);
+	pair_free(&p);
+
+	/* I set, a second CLIENT_AUTH after the first was accepted */
+	mesh_cfg(&cc, &sc);
+	until_client_auth(&p, &cc, &sc);
+	wire_th(&p, th);
+	ostp_client_auth_make(body, th, id_pk, cid_sk);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+	pair_move(&p, &p.c, &p.s);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_CLIENT_KEY), 1);
+	closed_with(&p.s, OSTP_E_STATE);
+	pair_free(&p);
+
+	/* I set, a PAP first */
+	until_client_auth(&p, &cc, &sc);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_PAP, pap_ipv4, 3), 0);
+	pair_move(&p, &p.c, &p.s);
+	closed_with(&p.s, OSTP_E_STATE);
+	pair_free(&p);
+
+	/* towards a client */
+	cc = client_cfg(OSTP_SPW_IPV4);
+	sc = server_cfg();
+	run(&p, &cc, &sc);
+	ck_assert_int_eq(ostp_queue_msg(p.s.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+	pair_pump(&p);
+	closed_with(&p.c, OSTP_E_STATE);
+	pair_free(&p);
+}
+END_TEST
+
+/* A valid CLIENT_AUTH of another session (another TH), sealed into this
+ * one by a party that holds this session's keys: the signature does not
+ * cover this transcript.  Same with the right TH but another server key
+ * (a client that meant to talk to someone else). */
+START_TEST(client_auth_spliced)
+{
+	struct pair a, b;
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+	uint8_t th_a[32], th_b[32], body[OSTP_CLIENT_AUTH_LEN];
+
+	mesh_cfg(&cc, &sc);
+	until_client_auth(&a, &cc, &sc);
+	wire_th(&a, th_a);
+	ostp_client_auth_make(body, th_a, id_pk, cid_sk);
+	start(&b, &cc, &sc);
+	/* another client stream, so another epk_c and another TH */
+	test_rng_init(&b.crng, 7);
+	ostp_session_free(b.c.s);
+	ck_assert_int_eq(ostp_client_new(&b.c.s, &cc,
+					 &(struct ostp_rng){ test_rng_fill, &b.crng }, b.now), 0);
+	pair_move(&b, &b.c, &b.s);
+	pair_move(&b, &b.s, &b.c);
+	ostp_output_consume(b.c.s, ostp_output(b.c.s, &(const uint8_t *){ 0 }));
+	b.c.s->tx.counter = 0;
+	wire_th(&b, th_b);
+	ck_assert(memcmp(th_a, th_b, 32) != 0);
+	ck_assert_int_eq(ostp_queue_msg(b.c.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+	pair_move(&b, &b.c, &b.s);
+	closed_with(&b.s, OSTP_E_SIG);
+	pair_free(&b);
+
+	/* this TH, but signed for a server key other than the acceptor's */
+	ostp_client_auth_make(body, th_a, cid_pk, cid_sk);
+	ck_assert_int_eq(ostp_queue_msg(a.c.s, OSTP_MSG_CLIENT_AUTH, body, sizeof(body)), 0);
+	pair_move(&a, &a.c, &a.s);
+	closed_with(&a.s, OSTP_E_SIG);
+	pair_free(&a);
+}
+END_TEST
+
+/* Everything a member sent on one link, replayed to a fresh acceptor:
+ * the acceptor's new ephemeral key gives new keys, so the recorded
+ * CLIENT_AUTH does not even open. */
+START_TEST(client_flight_replayed)
+{
+	struct pair a, b;
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+	struct ostp_event ev;
+	size_t off = 0, used;
+	int err = 0;
+
+	mesh_cfg(&cc, &sc);
+	run(&a, &cc, &sc);
+	ck_assert(ostp_session_established(a.s.s));
+	start(&b, &cc, &sc);
+	test_rng_init(&b.srng, 9);
+	ostp_session_free(b.s.s);
+	ck_assert_int_eq(ostp_server_new(&b.s.s, &sc,
+					 &(struct ostp_rng){ test_rng_fill, &b.srng }, b.now), 0);
+	while (off < a.c.wire_len && !ostp_session_closed(b.s.s)) {
+		err = ostp_feed(b.s.s, a.c.wire + off, a.c.wire_len - off, &used, b.now, &ev);
+		off += used;
+		side_record(&b.s, &ev, err);
+		if (used == 0 && ev.type == OSTP_EV_NONE)
+			break;
+	}
+	closed_with(&b.s, OSTP_E_TAG);
+	ck_assert_ptr_null(side_find(&b.s, OSTP_EV_CLIENT_KEY));
+	pair_free(&a);
+	pair_free(&b);
+}
+END_TEST
+
+/* While the key is judged, input is held under the same bound as during a
+ * password check, and the handshake deadline waits. */
+START_TEST(identity_pending_holds_input)
+{
+	struct pair p;
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+	static uint8_t junk[OSTP_HOLD_MAX];
+	struct ostp_event ev;
+	size_t used;
+
+	mesh_cfg(&cc, &sc);
+	start(&p, &cc, &sc);
+	p.defer_identity = true;
+	pair_pump(&p);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_CLIENT_KEY), 1);
+	ck_assert_uint_eq(ostp_next_deadline(p.s.s), UINT64_MAX);
+	p.now += 60000;
+	ck_assert_int_eq(ostp_tick(p.s.s, p.now, &ev), 0);
+	ck_assert(!ostp_session_closed(p.s.s));
+	ck_assert_int_eq(ostp_feed(p.s.s, junk, OSTP_HOLD_MAX - 100, &used, p.now, &ev), 0);
+	ck_assert_uint_eq(used, OSTP_HOLD_MAX - 100);
+	ck_assert(!ostp_session_closed(p.s.s));
+	ck_assert_int_eq(ostp_feed(p.s.s, junk, 101, &used, p.now, &ev), OSTP_E_STATE);
+	ck_assert_int_eq(ev.type, OSTP_EV_CLOSED);
+	ck_assert_int_eq(ostp_server_identity_reply(p.s.s, true), OSTP_E_STATE);
+	pair_free(&p);
+
+	/* the PAP held behind CLIENT_AUTH is read after the verdict, and the
+	 * deadline counts again from where the application puts it */
+	start(&p, &cc, &sc);
+	p.defer_identity = true;
+	pair_pump(&p);
+	p.now += 60000;
+	ostp_session_extend_handshake(p.s.s, 60000);
+	ck_assert_int_eq(ostp_server_identity_reply(p.s.s, true), OSTP_OK);
+	ck_assert_uint_eq(ostp_next_deadline(p.s.s), 0);
+	ck_assert_int_eq(ostp_tick(p.s.s, p.now, &ev), 0);
+	side_record(&p.s, &ev, 0);
+	pair_pump(&p);
+	ck_assert(ostp_session_established(p.s.s));
+	ck_assert(ostp_session_established(p.c.s));
+	pair_free(&p);
+}
+END_TEST
+
+/* ---- MEMBER ------------------------------------------------------------------ */
+
+/* An OCS session: I, MESH agreed, established, the key accepted. */
+static void member_pair(struct pair *p, bool identity, uint16_t spw)
+{
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+
+	mesh_cfg(&cc, &sc);
+	sc.require_identity = identity;
+	cc.spw = spw;
+	if (!identity)
+		cc.identity_sk = NULL;
+	run(p, &cc, &sc);
+	ck_assert(ostp_session_established(p->c.s));
+	ck_assert(ostp_session_established(p->s.s));
+}
+
+static struct ostp_member upsert(uint8_t key_byte)
+{
+	struct ostp_member m = { .op = OSTP_MEMBER_UPSERT, .flags = OSTP_MEMBER_F_ACCEPTS,
+				 .port = 7001, .host = "198.18.0.7", .name = "dominik", .n_prefix = 1 };
+
+	memset(m.id_pk, key_byte, 32);
+	m.prefix[0] = (struct ostp_config_addr){ 4, 24, { 10, 77, 1, 0 } };
+	return m;
+}
+
+static const struct ostp_member synced = { .op = OSTP_MEMBER_SYNCED };
+
+static struct ostp_member announce(const uint8_t pk[32])
+{
+	struct ostp_member m = { .op = OSTP_MEMBER_ANNOUNCE, .flags = OSTP_MEMBER_F_ACCEPTS,
+				 .port = 7000 };
+
+	memcpy(m.id_pk, pk, 32);
+	return m;
+}
+
+/* Queue a MEMBER body as it is, past ostp_send_member's checks. */
+static void raw_member(ostp_session *from, const struct ostp_member *m,
+		       void (*edit)(uint8_t *body, size_t *len))
+{
+	uint8_t body[OSTP_MEMBER_MAX_LEN + 8];
+	size_t n;
+
+	ck_assert_int_eq(ostp_member_encode(body, sizeof(body), &n, m), 0);
+	if (edit)
+		edit(body, &n);
+	ck_assert_int_eq(ostp_queue_msg(from, OSTP_MSG_MEMBER, body, n), 0);
+}
+
+START_TEST(member_flow)
+{
+	struct pair p;
+	struct ostp_member m = upsert(0x61), a = announce(cid_pk);
+
+	member_pair(&p, true, MESH_SPW);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &m), 0);
+	m = upsert(0x62);
+	m.flags = 0;
+	m.port = 0;
+	m.host[0] = '\0';
+	ck_assert_int_eq(ostp_send_member(p.s.s, &m), 0);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &synced), 0);
+	pair_pump(&p);
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_MEMBER), 3);
+	ck_assert_uint_eq(p.c.last_member.op, OSTP_MEMBER_SYNCED);
+	ck_assert_uint_eq(p.c.last_member.seq, 3);
+	m = (struct ostp_member){ .op = OSTP_MEMBER_REMOVE };
+	memset(m.id_pk, 0x61, 32);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &m), 0);
+	ck_assert_int_eq(ostp_send_member(p.c.s, &a), 0);
+	pair_pump(&p);
+	ck_assert_uint_eq(p.c.last_member.op, OSTP_MEMBER_REMOVE);
+	ck_assert_uint_eq(p.c.last_member.seq, 4);
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_MEMBER), 1);
+	ck_assert_uint_eq(p.s.last_member.op, OSTP_MEMBER_ANNOUNCE);
+	ck_assert_uint_eq(p.s.last_member.seq, 1);
+	ck_assert_uint_eq(p.s.last_member.port, 7000);
+	ck_assert_str_eq(p.s.last_member.host, "");
+	ck_assert(!ostp_session_closed(p.s.s) && !ostp_session_closed(p.c.s));
+	pair_free(&p);
+}
+END_TEST
+
+/* What ostp_send_member refuses before anything goes out. */
+START_TEST(member_send_rules)
+{
+	struct pair p;
+	struct ostp_member m = upsert(0x61), a = announce(cid_pk), rm = { .op = OSTP_MEMBER_REMOVE };
+	const uint8_t *out;
+
+	member_pair(&p, true, MESH_SPW);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &a), OSTP_E_STATE);        /* server announces */
+	ck_assert_int_eq(ostp_send_member(p.c.s, &m), OSTP_E_STATE);        /* client lists */
+	ck_assert_int_eq(ostp_send_member(p.c.s, &synced), OSTP_E_STATE);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &rm), OSTP_E_STATE);       /* before SYNCED */
+	a.id_pk[0] ^= 1;
+	ck_assert_int_eq(ostp_send_member(p.c.s, &a), OSTP_E_INVAL);        /* not its key */
+	m.op = 9;
+	ck_assert_int_eq(ostp_send_member(p.s.s, &m), OSTP_E_TYPE);
+	m = upsert(0x61);
+	m.flags |= 0x80;
+	ck_assert_int_eq(ostp_send_member(p.s.s, &m), OSTP_E_RESERVED);
+	ck_assert_uint_eq(ostp_output(p.s.s, &out), 0);
+	ck_assert_uint_eq(ostp_output(p.c.s, &out), 0);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &synced), 0);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &synced), OSTP_E_STATE);  /* once */
+	ck_assert_int_eq(ostp_send_member(p.s.s, &rm), 0);
+	pair_pump(&p);
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_MEMBER), 2);
+	pair_free(&p);
+	/* a client that proved no key has nothing to announce */
+	member_pair(&p, false, MESH_SPW);
+	ck_assert_int_eq(ostp_send_member(p.c.s, &(struct ostp_member){ .op = OSTP_MEMBER_ANNOUNCE }),
+			 OSTP_E_STATE);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &synced), 0);
+	pair_pump(&p);
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_MEMBER), 1);
+	pair_free(&p);
+	/* MESH not agreed: nothing either way */
+	member_pair(&p, true, OSTP_SPW_IPV4);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &synced), OSTP_E_STATE);
+	ck_assert_int_eq(ostp_send_member(p.c.s, &(struct ostp_member){ .op = OSTP_MEMBER_ANNOUNCE }),
+			 OSTP_E_STATE);
+	pair_free(&p);
+}
+END_TEST
+
+static void seq_plus_one(uint8_t *b, size_t *n) { (void)n; b[3]++; }
+static void seq_zero(uint8_t *b, size_t *n) { (void)n; b[3] = 0; }
+static void flag_reserved(uint8_t *b, size_t *n) { (void)n; b[OSTP_MEMBER_OFF_FLAGS] |= 0x02; }
+static void op_unknown(uint8_t *b, size_t *n) { (void)n; b[OSTP_MEMBER_OFF_OP] = 5; }
+static void one_short(uint8_t *b, size_t *n) { (void)b; (*n)--; }
+static void host_bit(uint8_t *b, size_t *n)
+{
+	/* the prefix 10.77.1.0/24 becomes 10.77.1.1/24 */
+	b[*n - 16 + 3] = 1;
+}
+static void remove_port(uint8_t *b, size_t *n) { (void)n; b[OSTP_MEMBER_OFF_PORT + 1] = 1; }
+
+struct member_case {
+	bool to_client;          /* else the client sends it */
+	bool synced_first;       /* the server sends SYNCED before */
+	uint8_t op;
+	void (*edit)(uint8_t *body, size_t *len);
+	int want;
+};
+
+/* Each body check of 2.5.13 on its own, at the receiver. */
+START_TEST(member_receive_checks)
+{
+	static const struct member_case cases[] = {
+		{ true, false, OSTP_MEMBER_UPSERT, seq_plus_one, OSTP_E_SEQ },
+		{ true, false, OSTP_MEMBER_UPSERT, seq_zero, OSTP_E_SEQ },
+		{ true, true, OSTP_MEMBER_UPSERT, seq_plus_one, OSTP_E_SEQ },
+		{ true, false, OSTP_MEMBER_UPSERT, flag_reserved, OSTP_E_RESERVED },
+		{ true, false, OSTP_MEMBER_UPSERT, op_unknown, OSTP_E_TYPE },
+		{ true, false, OSTP_MEMBER_UPSERT, one_short, OSTP_E_LEN },
+		{ true, false, OSTP_MEMBER_UPSERT, host_bit, OSTP_E_PEER },
+		{ true, false, OSTP_MEMBER_REMOVE, NULL, OSTP_E_STATE },     /* before SYNCED */
+		{ true, true, OSTP_MEMBER_REMOVE, remove_port, OSTP_E_PEER },
+		{ true, true, OSTP_MEMBER_REMOVE, NULL, OSTP_OK },
+		{ true, true, OSTP_MEMBER_SYNCED, NULL, OSTP_E_STATE },      /* a second one */
+		{ true, false, OSTP_MEMBER_ANNOUNCE, NULL, OSTP_E_STATE },   /* wrong direction */
+		{ false, false, OSTP_MEMBER_UPSERT, NULL, OSTP_E_STATE },
+		{ false, false, OSTP_MEMBER_ANNOUNCE, NULL, OSTP_OK },
+		{ false, false, OSTP_MEMBER_ANNOUNCE, seq_plus_one, OSTP_E_SEQ },
+		{ false, false, OSTP_MEMBER_ANNOUNCE, flag_reserved, OSTP_E_RESERVED },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		const struct member_case *c = &cases[k];
+		struct pair p;
+		struct ostp_member m;
+		struct side *to;
+
+		member_pair(&p, true, MESH_SPW);
+		if (c->synced_first)
+			ck_assert_int_eq(ostp_send_member(p.s.s, &synced), 0);
+		switch (c->op) {
+		case OSTP_MEMBER_UPSERT: m = upsert(0x61); break;
+		case OSTP_MEMBER_ANNOUNCE: m = announce(cid_pk); break;
+		default: m = (struct ostp_member){ .op = c->op }; break;
+		}
+		if (c->op == OSTP_MEMBER_REMOVE)
+			memset(m.id_pk, 0x61, 32);
+		m.seq = c->synced_first && c->to_client ? 2 : 1;
+		raw_member(c->to_client ? p.s.s : p.c.s, &m, c->edit);
+		pair_pump(&p);
+		to = c->to_client ? &p.c : &p.s;
+		if (c->want == OSTP_OK) {
+			ck_assert_msg(!ostp_session_closed(to->s), "case %zu closed", k);
+			ck_assert_uint_eq(to->last_member.op, c->op);
+		} else {
+			const struct recorded *r = side_find(to, OSTP_EV_CLOSED);
+
+			ck_assert_msg(r && r->err == c->want, "case %zu: %d, want %d", k,
+				      r ? r->err : 0, c->want);
+		}
+		pair_free(&p);
+	}
+}
+END_TEST
+
+/* ANNOUNCE speaks for the proven key only; MEMBER needs MESH, and on the
+ * server a proven key; and it waits for the CONFIG like everything. */
+START_TEST(member_state_rules)
+{
+	struct pair p;
+	struct ostp_member a = announce(cid_pk);
+
+	member_pair(&p, true, MESH_SPW);
+	a.seq = 1;
+	a.id_pk[31] ^= 1;
+	raw_member(p.c.s, &a, NULL);
+	pair_pump(&p);
+	closed_with(&p.s, OSTP_E_PEER);
+	pair_free(&p);
+
+	/* MESH not agreed: both directions */
+	for (int dir = 0; dir < 2; dir++) {
+		member_pair(&p, true, OSTP_SPW_IPV4);
+		a = announce(cid_pk);
+		a.seq = 1;
+		raw_member(dir ? p.s.s : p.c.s, dir ? &synced : &a, NULL);
+		pair_pump(&p);
+		closed_with(dir ? &p.c : &p.s, OSTP_E_STATE);
+		pair_free(&p);
+	}
+	/* MESH agreed but no key proven: the ANNOUNCE has no key to speak for,
+	 * whatever its body (even a short one) */
+	member_pair(&p, false, MESH_SPW);
+	ck_assert_int_eq(ostp_queue_msg(p.c.s, OSTP_MSG_MEMBER, (const uint8_t *)"x", 1), 0);
+	pair_pump(&p);
+	closed_with(&p.s, OSTP_E_STATE);
+	pair_free(&p);
+	/* before established */
+	{
+		struct ostp_client_config cc;
+		struct ostp_server_config sc;
+
+		mesh_cfg(&cc, &sc);
+		start(&p, &cc, &sc);
+		pair_move(&p, &p.c, &p.s);
+		a = announce(cid_pk);
+		a.seq = 1;
+		raw_member(p.s.s, &(struct ostp_member){ .op = OSTP_MEMBER_SYNCED, .seq = 1 }, NULL);
+		pair_move(&p, &p.s, &p.c);
+		closed_with(&p.c, OSTP_E_STATE);
+		pair_free(&p);
+	}
+}
+END_TEST
+
+/* The largest record (a 64-byte name, 16 IPv6 prefixes, the longest host)
+ * goes through a session unchanged. */
+START_TEST(member_full_size)
+{
+	struct pair p;
+	struct ostp_member m = upsert(0x61);
+	uint8_t body[OSTP_MEMBER_MAX_LEN];
+	size_t n;
+
+	memset(m.name, 'n', OSTP_USER_MAX);
+	m.name[OSTP_USER_MAX] = '\0';
+	snprintf(m.host, sizeof(m.host), "%s", "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255");
+	m.port = 65535;
+	m.n_prefix = OSTP_MEMBER_PREFIX_MAX;
+	for (unsigned i = 0; i < OSTP_MEMBER_PREFIX_MAX; i++) {
+		m.prefix[i] = (struct ostp_config_addr){ 6, 128, { 0xfd, 0x77 } };
+		m.prefix[i].addr[15] = (uint8_t)(i + 1);
+	}
+	ck_assert_int_eq(ostp_member_encode(body, sizeof(body), &n, &m), 0);
+	ck_assert_uint_eq(n, OSTP_MEMBER_MAX_LEN);
+	member_pair(&p, true, MESH_SPW);
+	ck_assert_int_eq(ostp_send_member(p.s.s, &m), 0);
+	pair_pump(&p);
+	ck_assert_uint_eq(side_count(&p.c, OSTP_EV_MEMBER), 1);
+	m.seq = 1;
+	ck_assert_uint_eq(p.c.last_member.seq, 1);
+	ck_assert_str_eq(p.c.last_member.name, m.name);
+	ck_assert_str_eq(p.c.last_member.host, m.host);
+	ck_assert_uint_eq(p.c.last_member.port, 65535);
+	ck_assert_uint_eq(p.c.last_member.n_prefix, OSTP_MEMBER_PREFIX_MAX);
+	ck_assert_mem_eq(p.c.last_member.prefix, m.prefix, sizeof(m.prefix));
+	ck_assert_mem_eq(p.c.last_member.id_pk, m.id_pk, 32);
+	pair_free(&p);
+}
+END_TEST
+
 Suite *session_suite(void)
 {
 	Suite *s = suite_create("session");
 	TCase *hs = tcase_create("handshake");
 	TCase *tm = tcase_create("tamper");
+	TCase *id = tcase_create("identity");
 
 	tcase_add_unchecked_fixture(hs, setup_identity, NULL);
 	tcase_add_unchecked_fixture(tm, setup_identity, NULL);
+	tcase_add_unchecked_fixture(id, setup_member_identity, NULL);
+	tcase_add_test(id, mesh_link_both_ways);
+	tcase_add_test(id, identity_with_user_and_tofu);
+	tcase_add_test(id, identity_refused);
+	tcase_add_test(id, identity_required);
+	tcase_add_test(id, client_auth_bad_signature);
+	tcase_add_test(id, client_auth_out_of_place);
+	tcase_add_test(id, client_auth_spliced);
+	tcase_add_test(id, client_flight_replayed);
+	tcase_add_test(id, identity_pending_holds_input);
+	tcase_add_test(id, member_flow);
+	tcase_add_test(id, member_send_rules);
+	tcase_add_test(id, member_receive_checks);
+	tcase_add_test(id, member_state_rules);
+	tcase_add_test(id, member_full_size);
 	tcase_add_test(hs, no_auth);
 	tcase_add_test(hs, auth_good);
 	tcase_add_test(hs, auth_wrong_password);
@@ -1467,6 +2182,7 @@ Suite *session_suite(void)
 	tcase_add_test(tm, tofu_rejected_sends_no_password);
 	suite_add_tcase(s, hs);
 	suite_add_tcase(s, tm);
+	suite_add_tcase(s, id);
 	return s;
 }
 

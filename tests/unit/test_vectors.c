@@ -430,6 +430,10 @@ static void check_vec_file(const char *name)
 	static uint8_t buf[2 * OSTP_FRAME_MAX], body[OSTP_FRAME_MAX], pt[OSTP_FRAME_MAX];
 	uint8_t keys[2][VEC_KEYS_MAX][32], seed[2][32], stream[2][128], sr[OSTP_SR_MAX_LEN];
 	uint8_t sh[32], th[32], kx_c2s[32], kx_s2c[32], k[32], epk[2][32];
+	/* option I: the client's identity and its CLIENT_AUTH (section 3.8) */
+	uint8_t id_pk[32] = { 0 }, cid_pk[32] = { 0 }, cid_sig[64], cid_seed[32], cid_sk[64];
+	bool have_cid = false, have_sig = false;
+	unsigned client_auths = 0, members = 0;
 	unsigned nkeys[2] = { 0, 0 }, frames = 0;
 	size_t sr_len = 0, draw_off[2] = { 0, 0 };
 	bool have_sr = false, have_sh = false, ended = false;
@@ -466,6 +470,13 @@ static void check_vec_file(const char *name)
 		ck_assert_msg(!ended, "%s: text after end", path);
 		ck_assert_int_eq(sscanf(line, "%15s", kw), 1);
 		if (strcmp(kw, "input") == 0) {
+			if (sscanf(line, "input %63s %s", a, hex) == 2 &&
+			    strcmp(a, "client_identity_seed") == 0) {
+				ck_assert_uint_eq(unhex(hex, cid_seed, 32), 32);
+				crypto_sign_ed25519_seed_keypair(cid_pk, cid_sk, cid_seed);
+				sodium_memzero(cid_sk, sizeof(cid_sk));
+				have_cid = true;
+			}
 			if (sscanf(line, "input %63s %s", a, hex) == 2 && strstr(a, "_rng_seed")) {
 				side = a[0] == 's';
 				ck_assert_uint_eq(unhex(hex, seed[side], 32), 32);
@@ -486,6 +497,34 @@ static void check_vec_file(const char *name)
 				unhex(hex, kx_s2c, 32);
 			else if (strcmp(a, "client_epk") == 0)
 				unhex(hex, epk[0], 32);
+			else if (strcmp(a, "identity_pk") == 0)
+				unhex(hex, id_pk, 32);
+			else if (strcmp(a, "client_identity_pk") == 0) {
+				ck_assert(have_cid);
+				ck_assert_uint_eq(unhex(hex, k, 32), 32);
+				ck_assert_mem_eq(k, cid_pk, 32);
+			} else if (strcmp(a, "client_auth_msg") == 0) {
+				static uint8_t msg[256];
+
+				/* label || TH || id_pk_s || id_pk_c */
+				ck_assert(have_cid);
+				ck_assert_uint_eq(unhex(hex, msg, sizeof(msg)), 114);
+				ck_assert_mem_eq(msg, "OSTP/1 client auth", 18);
+				ck_assert_mem_eq(msg + 18, th, 32);
+				ck_assert_mem_eq(msg + 50, id_pk, 32);
+				ck_assert_mem_eq(msg + 82, cid_pk, 32);
+			} else if (strcmp(a, "client_auth_sig") == 0) {
+				uint8_t msg[114];
+
+				ck_assert_uint_eq(unhex(hex, cid_sig, 64), 64);
+				memcpy(msg, "OSTP/1 client auth", 18);
+				memcpy(msg + 18, th, 32);
+				memcpy(msg + 50, id_pk, 32);
+				memcpy(msg + 82, cid_pk, 32);
+				ck_assert_int_eq(crypto_sign_ed25519_verify_detached(cid_sig, msg, 114,
+										     cid_pk), 0);
+				have_sig = true;
+			}
 			else if (strcmp(a, "server_epk") == 0)
 				unhex(hex, epk[1], 32);
 			else if (strcmp(a, "th") == 0) {
@@ -550,6 +589,23 @@ static void check_vec_file(const char *name)
 			ck_assert_int_eq(ostp_frame_open(&d, buf, buf + OSTP_FRAME_HDR_LEN, fh.len, pt), 0);
 			ck_assert_mem_eq(pt, body, blen);
 			ck_assert(type != 0);
+			ck_assert_str_eq(typename, vsc_type_name((uint8_t)type));
+			if (type == OSTP_MSG_CLIENT_AUTH) {
+				/* the key and signature listed above, nothing else */
+				ck_assert(have_sig && blen == 96);
+				ck_assert_mem_eq(body, cid_pk, 32);
+				ck_assert_mem_eq(body + 32, cid_sig, 64);
+				client_auths++;
+			}
+			if (type == OSTP_MSG_MEMBER) {
+				struct ostp_member mb;
+
+				ck_assert_int_eq(ostp_member_decode(&mb, body, blen), 0);
+				ck_assert(side ? mb.op != OSTP_MEMBER_ANNOUNCE
+					       : mb.op == OSTP_MEMBER_ANNOUNCE &&
+						 memcmp(mb.id_pk, cid_pk, 32) == 0);
+				members++;
+			}
 			ostp_dir_wipe(&d);
 			frames++;
 		} else if (strcmp(kw, "end") == 0) {
@@ -561,6 +617,9 @@ static void check_vec_file(const char *name)
 	}
 	ck_assert_msg(ended, "%s: no end line", path);
 	ck_assert_uint_gt(frames, 3);
+	/* a vector with a client identity shows exactly one CLIENT_AUTH */
+	ck_assert_uint_eq(client_auths, have_cid ? 1 : 0);
+	(void)members;
 	free(text);
 }
 

@@ -201,7 +201,8 @@ END_TEST
 
 START_TEST(sr_reserved_options)
 {
-	for (int bit = 2; bit <= 7; bit++) {
+	/* bit 2 is I since CLIENT_AUTH: 3..7 are reserved */
+	for (int bit = 3; bit <= 7; bit++) {
 		uint8_t buf[OSTP_SR_MAX_LEN], pad[OSTP_PAD_MAX] = { 0 };
 		struct ostp_sr sr = { .options = (uint8_t)(1u << bit), .pad_len = 8 };
 		size_t n = make_sr(buf, OSTP_OPT_U, 8), need = 0, m = 0;
@@ -217,6 +218,21 @@ START_TEST(sr_reserved_options)
 		}
 		ck_assert_int_eq(ostp_sr_encode(buf, sizeof(buf), &m, &sr, pad), OSTP_E_RESERVED);
 	}
+}
+END_TEST
+
+/* Option I decodes like U and P, alone and with them. */
+START_TEST(sr_option_i)
+{
+	for (uint8_t opt = 0; opt <= 7; opt++) {
+		uint8_t buf[OSTP_SR_MAX_LEN];
+		size_t n = make_sr(buf, opt, 8), need = 0;
+		struct ostp_sr out;
+
+		ck_assert_int_eq(ostp_sr_decode(&out, buf, n, &need), OSTP_OK);
+		ck_assert_uint_eq(out.options, opt);
+	}
+	ck_assert_uint_eq(OSTP_OPT_RESERVED, 0xf8);
 }
 END_TEST
 
@@ -919,6 +935,220 @@ START_TEST(config_count)
 }
 END_TEST
 
+
+/* ---- MEMBER ------------------------------------------------------------------ */
+
+static struct ostp_member full_member(void)
+{
+	struct ostp_member m = { .seq = 0x01020304, .op = OSTP_MEMBER_UPSERT,
+				 .flags = OSTP_MEMBER_F_ACCEPTS, .port = 65535 };
+
+	memset(m.id_pk, 0x5a, 32);
+	snprintf(m.host, sizeof(m.host), "%s", hosts[5]);
+	memset(m.name, 'a', OSTP_USER_MAX);
+	m.name[0] = 'Z';
+	m.n_prefix = OSTP_MEMBER_PREFIX_MAX;
+	for (unsigned i = 0; i < OSTP_MEMBER_PREFIX_MAX; i++) {
+		struct ostp_config_addr *a = &m.prefix[i];
+
+		/* fd77::/16+ and 10.0.0.0/8+: no host bits */
+		if (i % 2)
+			*a = (struct ostp_config_addr){ 6, (uint8_t)(16 + 7 * i), { 0xfd, 0x77 } };
+		else
+			*a = (struct ostp_config_addr){ 4, (uint8_t)(8 + i), { 10, 0, 0, 0 } };
+	}
+	return m;
+}
+
+static void member_expect(const uint8_t *buf, size_t len, int want)
+{
+	struct ostp_member out;
+
+	sentinel(&out, sizeof(out));
+	ck_assert_msg(ostp_member_decode(&out, buf, len) == want, "len %zu: %d, want %d", len,
+		      ostp_member_decode(&out, buf, len), want);
+	if (want != OSTP_OK)
+		ck_assert(is_sentinel(&out, sizeof(out)));
+}
+
+/* The longest record: every field at its largest, the exact layout, and
+ * decode -> encode gives the same bytes. */
+START_TEST(member_round_trip_full)
+{
+	struct ostp_member m = full_member(), out;
+	uint8_t buf[OSTP_MEMBER_MAX_LEN + 1], again[OSTP_MEMBER_MAX_LEN];
+	size_t n = 0, n2 = 0;
+
+	buf[OSTP_MEMBER_MAX_LEN] = 0xee;
+	ck_assert_int_eq(ostp_member_encode(buf, OSTP_MEMBER_MAX_LEN - 1, &n, &m), OSTP_E_LONG);
+	ck_assert_int_eq(ostp_member_encode(buf, OSTP_MEMBER_MAX_LEN, &n, &m), OSTP_OK);
+	ck_assert_uint_eq(n, 440);
+	ck_assert_uint_eq(buf[OSTP_MEMBER_MAX_LEN], 0xee);
+	ck_assert_mem_eq(buf, ((const uint8_t[]){ 1, 2, 3, 4, OSTP_MEMBER_UPSERT, 1 }), 6);
+	ck_assert_mem_eq(buf + 6, m.id_pk, 32);
+	ck_assert_uint_eq(ostp_get16(buf + 38), 65535);
+	ck_assert_mem_eq(buf + 40, m.host, 45);
+	ck_assert_uint_eq(buf[85], 0);
+	ck_assert_uint_eq(buf[86], 64);
+	ck_assert_mem_eq(buf + 87, m.name, 64);
+	ck_assert_uint_eq(buf[151], 16);
+	ck_assert_uint_eq(buf[152], 4);
+	ck_assert_uint_eq(buf[152 + 18], 6);
+	ck_assert_uint_eq(buf[152 + 19], 23);
+	memset(&out, 0, sizeof(out));
+	ck_assert_int_eq(ostp_member_decode(&out, buf, n), OSTP_OK);
+	ck_assert_uint_eq(out.seq, m.seq);
+	ck_assert_str_eq(out.name, m.name);
+	ck_assert_str_eq(out.host, m.host);
+	ck_assert_mem_eq(out.prefix, m.prefix, sizeof(m.prefix));
+	ck_assert_int_eq(ostp_member_encode(again, sizeof(again), &n2, &out), OSTP_OK);
+	ck_assert_uint_eq(n2, n);
+	ck_assert_mem_eq(again, buf, n);
+	/* one byte more or less */
+	member_expect(buf, n - 1, OSTP_E_SHORT);
+	member_expect(buf, n + 1, OSTP_E_LONG);
+}
+END_TEST
+
+/* The shortest of each op, and the length rule 88 + name_len + 18 n. */
+START_TEST(member_lengths)
+{
+	struct ostp_member m = { .op = OSTP_MEMBER_SYNCED };
+	uint8_t buf[OSTP_MEMBER_MAX_LEN + 20];
+	size_t n;
+
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_OK);
+	ck_assert_uint_eq(n, 88);
+	for (size_t i = 0; i < 88; i++)
+		ck_assert_uint_eq(buf[i], i == OSTP_MEMBER_OFF_OP ? OSTP_MEMBER_SYNCED : 0);
+	for (size_t t = 0; t < 88; t++)
+		member_expect(buf, t, OSTP_E_SHORT);
+	member_expect(buf, 88, OSTP_OK);
+	member_expect(buf, 89, OSTP_E_LONG);
+	/* name_len 65: a length error before anything is read past it */
+	buf[OSTP_MEMBER_OFF_NLEN] = 65;
+	member_expect(buf, 88, OSTP_E_LEN);
+	buf[OSTP_MEMBER_OFF_NLEN] = 255;
+	member_expect(buf, 88, OSTP_E_LEN);
+	/* name_len 3: nprefix is at 90, so 90 bytes are short */
+	buf[OSTP_MEMBER_OFF_NLEN] = 3;
+	member_expect(buf, 90, OSTP_E_SHORT);
+	/* nprefix 17 */
+	memset(buf, 0, sizeof(buf));
+	buf[OSTP_MEMBER_OFF_OP] = OSTP_MEMBER_UPSERT;
+	buf[87] = 17;
+	member_expect(buf, OSTP_MEMBER_LEN(0, 17), OSTP_E_LEN);
+	buf[87] = 1;
+	member_expect(buf, OSTP_MEMBER_LEN(0, 1) - 1, OSTP_E_SHORT);
+}
+END_TEST
+
+/* Each check fails on its own, with its own error, in the order of 2.5.13:
+ * a record broken in two places reports the earlier check. */
+START_TEST(member_checks)
+{
+	struct ostp_member good = full_member();
+	uint8_t buf[OSTP_MEMBER_MAX_LEN], b[OSTP_MEMBER_MAX_LEN];
+	size_t n;
+
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &good), OSTP_OK);
+#define MUT(stmt, want) do { memcpy(b, buf, n); stmt; member_expect(b, n, want); } while (0)
+	MUT(b[4] = 0, OSTP_E_TYPE);
+	MUT(b[4] = 5, OSTP_E_TYPE);
+	MUT(b[5] = 0x02, OSTP_E_RESERVED);
+	MUT(b[5] = 0x80, OSTP_E_RESERVED);
+	MUT((b[4] = 9, b[5] = 0x80), OSTP_E_TYPE);              /* op before flags */
+	MUT(b[40 + 45] = 'x', OSTP_E_PEER);                      /* no NUL in host */
+	MUT(memcpy(b + 40, "198.18.0.1\0x", 12), OSTP_E_PEER);   /* junk after the NUL */
+	MUT(memcpy(b + 40, "example.org", 12), OSTP_E_PEER);     /* not an address */
+	MUT(b[87] = '-', OSTP_E_USER);
+	MUT(b[90] = 0, OSTP_E_USER);
+	MUT((b[87] = '.', b[40] = 'q'), OSTP_E_PEER);            /* host before name */
+	MUT(b[152] = 5, OSTP_E_PEER);                            /* family */
+	MUT(b[153] = 33, OSTP_E_PEER);                           /* /33 in IPv4 */
+	MUT(b[152 + 18 + 1] = 129, OSTP_E_PEER);                 /* /129 in IPv6 */
+	MUT(b[154 + 4] = 1, OSTP_E_PEER);                        /* IPv4 tail */
+	MUT(b[152 + 18 + 2 + 15] = 1, OSTP_E_PEER);              /* host bits of fd77::/23 */
+	MUT((b[153] = 0, b[154] = 0x80), OSTP_E_PEER);           /* 128.0.0.0/0 */
+	MUT((b[152 + 18 + 1] = 16), OSTP_OK);                    /* fd77::/16 is fine */
+	/* UPSERT: ACCEPTS needs an endpoint, no ACCEPTS none */
+	MUT(ostp_put16(b + 38, 0), OSTP_E_PEER);
+	MUT(b[5] = 0, OSTP_E_PEER);
+	MUT((b[5] = 0, ostp_put16(b + 38, 0), memset(b + 40, 0, 46)), OSTP_OK);
+	MUT(memset(b + 40, 0, 46), OSTP_E_PEER);
+#undef MUT
+}
+END_TEST
+
+/* REMOVE, SYNCED and ANNOUNCE: the fields their op leaves out are zero. */
+START_TEST(member_op_fields)
+{
+	struct ostp_member m;
+	uint8_t buf[OSTP_MEMBER_MAX_LEN];
+	size_t n;
+
+	for (uint8_t op = OSTP_MEMBER_REMOVE; op <= OSTP_MEMBER_SYNCED; op++) {
+		m = (struct ostp_member){ .op = op };
+		if (op == OSTP_MEMBER_REMOVE)
+			memset(m.id_pk, 7, 32);
+		ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_OK);
+		member_expect(buf, n, OSTP_OK);
+		m.flags = OSTP_MEMBER_F_ACCEPTS;
+		ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+		m.flags = 0;
+		m.port = 1;
+		ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+		m.port = 0;
+		snprintf(m.host, sizeof(m.host), "10.0.0.1");
+		ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+		m.host[0] = '\0';
+		snprintf(m.name, sizeof(m.name), "ian");
+		ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+		m.name[0] = '\0';
+		m.n_prefix = 1;
+		m.prefix[0].family = 6;
+		ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+		m.n_prefix = 0;
+		memset(m.id_pk, 7, 32);
+		ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m),
+				 op == OSTP_MEMBER_SYNCED ? OSTP_E_PEER : OSTP_OK);
+	}
+	/* ANNOUNCE: host may be empty (the address the OCS sees), no name,
+	 * no prefixes */
+	m = (struct ostp_member){ .op = OSTP_MEMBER_ANNOUNCE, .flags = OSTP_MEMBER_F_ACCEPTS,
+				  .port = 7000 };
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_OK);
+	member_expect(buf, n, OSTP_OK);
+	snprintf(m.host, sizeof(m.host), "2001:db8::7");
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_OK);
+	m.port = 0;
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+	m.flags = 0;
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+	m.host[0] = '\0';
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_OK);
+	snprintf(m.name, sizeof(m.name), "ian");
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+	m.name[0] = '\0';
+	m.n_prefix = 1;
+	m.prefix[0].family = 4;
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_PEER);
+	/* the encoder zero-fills the host after its NUL */
+	m = (struct ostp_member){ .op = OSTP_MEMBER_ANNOUNCE, .flags = OSTP_MEMBER_F_ACCEPTS,
+				  .port = 7000 };
+	memset(m.host, 'x', sizeof(m.host));
+	memcpy(m.host, "10.1.2.3", 9);
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_OK);
+	for (size_t i = 8; i < 46; i++)
+		ck_assert_uint_eq(buf[40 + i], 0);
+	/* a name without its NUL is refused, nothing written */
+	memset(m.name, 'a', sizeof(m.name));
+	memset(buf, 0xee, sizeof(buf));
+	ck_assert_int_eq(ostp_member_encode(buf, sizeof(buf), &n, &m), OSTP_E_LEN);
+	ck_assert_uint_eq(buf[0], 0xee);
+}
+END_TEST
+
 Suite *wire_suite(void)
 {
 	Suite *s = suite_create("wire");
@@ -928,6 +1158,7 @@ Suite *wire_suite(void)
 	TCase *small = tcase_create("pap_mgmt");
 	TCase *pb = tcase_create("peer_block");
 	TCase *cfg = tcase_create("config");
+	TCase *mb = tcase_create("member");
 
 	tcase_add_test(be, be_helpers);
 	tcase_add_test(sr, sr_round_trip_pad8);
@@ -967,12 +1198,18 @@ Suite *wire_suite(void)
 	tcase_add_test(cfg, config_bad_prefix);
 	tcase_add_test(cfg, config_v4_tail);
 	tcase_add_test(cfg, config_count);
+	tcase_add_test(mb, member_round_trip_full);
+	tcase_add_test(mb, member_lengths);
+	tcase_add_test(mb, member_checks);
+	tcase_add_test(mb, member_op_fields);
+	tcase_add_test(sr, sr_option_i);
 	suite_add_tcase(s, be);
 	suite_add_tcase(s, sr);
 	suite_add_tcase(s, sap);
 	suite_add_tcase(s, small);
 	suite_add_tcase(s, pb);
 	suite_add_tcase(s, cfg);
+	suite_add_tcase(s, mb);
 	return s;
 }
 

@@ -216,6 +216,91 @@ done:
 
 #include "vec_scenarios.h"
 
+/* The fuzzer seeds of option I (fuzz_server/identity, fuzz_client/identity):
+ * the vectors' client (stream 1, user ian) with the 0x43 identity and SPW
+ * MESH, against the vectors' server (stream 2) with require_identity; the
+ * server sends one UPSERT and SYNCED, the client its ANNOUNCE.  What each
+ * side sent; 0 on success. */
+#define VEC_MESH_SPW (VEC_CLIENT_SPW | OSTP_SPW_MESH)
+
+static bool vec_auth_mesh(const char *user, const char *pass, uint16_t *permitted)
+{
+	bool ok = vec_auth(user, pass, permitted);
+
+	*permitted = VEC_MESH_SPW;
+	return ok;
+}
+
+VEC_HELPER void vec_identity_configs(struct ostp_client_config *cc, struct ostp_server_config *sc,
+				     const uint8_t id_pk[32], const uint8_t id_sk[64],
+				     const uint8_t cid_sk[64])
+{
+	vec_client_config(cc, id_pk);
+	cc->identity_sk = cid_sk;
+	cc->spw = VEC_MESH_SPW;
+	vec_server_config(sc, id_sk);
+	sc->require_identity = true;
+	sc->spw_supported |= OSTP_SPW_MESH;
+}
+
+VEC_HELPER int vec_run_identity(struct vec_transcript *t)
+{
+	static uint8_t id_pk[32], id_sk[64], cid_pk[32], cid_sk[64];
+	struct pair *p = calloc(1, sizeof(*p));
+	struct ostp_client_config cc;
+	struct ostp_server_config sc;
+	struct ostp_config conf;
+	struct ostp_member a = vsc_member(0), an = { .op = OSTP_MEMBER_ANNOUNCE,
+						      .flags = OSTP_MEMBER_F_ACCEPTS, .port = 7000 };
+	uint8_t seed[32];
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (!p || ostp_init() != OSTP_OK)
+		goto done;
+	vec_identity(id_pk, id_sk);
+	memset(seed, 0x43, sizeof(seed));
+	ostp_identity_from_seed(cid_pk, cid_sk, seed);
+	memcpy(an.id_pk, cid_pk, 32);
+	pair_init(p);
+	test_rng_init(&p->crng, VEC_CLIENT_RNG_SEED);
+	test_rng_init(&p->srng, VEC_SERVER_RNG_SEED);
+	p->now = VEC_NOW_MS;
+	p->auth = vec_auth_mesh;
+	vec_identity_configs(&cc, &sc, id_pk, id_sk, cid_sk);
+	vec_config(&conf);
+	if (ostp_client_new(&p->c.s, &cc, &(struct ostp_rng){ test_rng_fill, &p->crng },
+			    p->now) != OSTP_OK ||
+	    ostp_server_new(&p->s.s, &sc, &(struct ostp_rng){ test_rng_fill, &p->srng },
+			    p->now) != OSTP_OK ||
+	    ostp_server_set_config(p->s.s, &conf) != OSTP_OK)
+		goto done;
+	pair_pump(p);
+	if (ostp_send_member(p->s.s, &a) != OSTP_OK ||
+	    ostp_send_member(p->s.s, &(struct ostp_member){ .op = OSTP_MEMBER_SYNCED }) != OSTP_OK ||
+	    ostp_send_member(p->c.s, &an) != OSTP_OK)
+		goto done;
+	pair_pump(p);
+	if (side_count(&p->c, OSTP_EV_MEMBER) != 2 || side_count(&p->s, OSTP_EV_MEMBER) != 1)
+		goto done;
+	t->hs_c2s = vec_dup(p->c.wire, p->c.wire_len);
+	t->hs_c2s_len = p->c.wire_len;
+	t->hs_s2c = vec_dup(p->s.wire, p->s.wire_len);
+	t->hs_s2c_len = p->s.wire_len;
+	rc = t->hs_c2s && t->hs_s2c ? 0 : -1;
+done:
+	if (rc)
+		fprintf(stderr, "gen_vectors: the identity session did not run as expected\n");
+	if (p) {
+		if (p->c.wire)
+			pair_free(p);
+		free(p);
+	}
+	if (rc)
+		vec_free(t);
+	return rc;
+}
+
 #ifndef GEN_VECTORS_NO_MAIN
 
 static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n, bool hex)
@@ -297,6 +382,32 @@ int main(int argc, char **argv)
 	rc |= make_dir(sub);
 	rc |= write_file(sub, "chained", t.chained_c2s, t.chained_c2s_len, false);
 	free(all_c2s);
+
+	/* option I seeds, with the steering bytes (b, a) their targets read
+	 * from the end: fuzz_server a = 0x81 (identity mode, accept),
+	 * fuzz_client a = 0x40 (identity mode) */
+	{
+		struct vec_transcript it;
+		uint8_t *buf;
+
+		if (vec_run_identity(&it) != 0)
+			return EXIT_FAILURE;
+		buf = malloc((it.hs_c2s_len > it.hs_s2c_len ? it.hs_c2s_len : it.hs_s2c_len) + 2);
+		if (!buf)
+			return EXIT_FAILURE;
+		memcpy(buf, it.hs_c2s, it.hs_c2s_len);
+		buf[it.hs_c2s_len] = 0x00;
+		buf[it.hs_c2s_len + 1] = 0x81;
+		snprintf(sub, sizeof(sub), "%s/fuzz_server", cdir);
+		rc |= write_file(sub, "identity", buf, it.hs_c2s_len + 2, false);
+		memcpy(buf, it.hs_s2c, it.hs_s2c_len);
+		buf[it.hs_s2c_len] = 0x00;
+		buf[it.hs_s2c_len + 1] = 0x40;
+		snprintf(sub, sizeof(sub), "%s/fuzz_client", cdir);
+		rc |= write_file(sub, "identity", buf, it.hs_s2c_len + 2, false);
+		free(buf);
+		vec_free(&it);
+	}
 	vec_free(&t);
 	return rc ? EXIT_FAILURE : EXIT_SUCCESS;
 }

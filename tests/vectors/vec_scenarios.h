@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Annotated known-answer vectors (docs/PROTOCOL.md section 10.1): rekey,
- * peer blocks, SPW arbitration, the quick request and the busy reply.
+ * peer blocks, SPW arbitration, the quick request, the busy reply, a mesh
+ * link with CLIENT_AUTH and an OCS session with MEMBER records.
  *
  * A scenario drives a client/server pair (tests/unit/pair.h) and records,
  * in order, what the applications did ("step") and every flight of bytes.
@@ -41,6 +42,9 @@ struct vsc {
 	struct ostp_peer *peers;
 	size_t npeers;
 	uint8_t id_pk[32], id_sk[64];
+	uint8_t cid_pk[32], cid_sk[64];    /* the client's identity (option I) */
+	uint8_t cid_seed_byte;             /* 0: none */
+	uint16_t user_permitted;           /* 0: vec_auth's VEC_PERMITTED */
 	struct vsc_entry e[VSC_MAX_ENTRIES];
 	size_t n;
 	bool failed;
@@ -129,6 +133,8 @@ static const char *vsc_type_name(uint8_t t)
 	case OSTP_MSG_MGMT: return "MGMT";
 	case OSTP_MSG_PEER_BLOCK: return "PEER_BLOCK";
 	case OSTP_MSG_CONFIG: return "CONFIG";
+	case OSTP_MSG_CLIENT_AUTH: return "CLIENT_AUTH";
+	case OSTP_MSG_MEMBER: return "MEMBER";
 	case OSTP_MSG_ECHO_REQ: return "ECHO_REQ";
 	case OSTP_MSG_ECHO_REPLY: return "ECHO_REPLY";
 	case OSTP_MSG_REKEY: return "REKEY";
@@ -210,7 +216,9 @@ VEC_HELPER void vsc_inputs(FILE *f, const struct vsc *v)
 	vsc_line(f, "input", "server_rng_seed", seed, 32);
 	memset(seed, VEC_IDENTITY_SEED_BYTE, 32);
 	vsc_line(f, "input", "identity_seed", seed, 32);
-	fprintf(f, "input client_options %02x\n", cc->options);
+	/* the options byte of the SR: the session adds I for identity_sk */
+	fprintf(f, "input client_options %02x\n",
+		cc->options | (v->cid_seed_byte ? OSTP_OPT_I : 0));
 	fprintf(f, "input client_user %s\n", cc->username ? cc->username : "-");
 	vsc_line(f, "input", "client_password", (const uint8_t *)(cc->password ? cc->password : ""),
 		 cc->password ? strlen(cc->password) : 0);
@@ -218,7 +226,16 @@ VEC_HELPER void vsc_inputs(FILE *f, const struct vsc *v)
 	fprintf(f, "input client_pad_len %u\n", cc->pad_len);
 	fprintf(f, "input client_max_peer_blocks %u\n", cc->max_peer_blocks);
 	fprintf(f, "input client_tofu %u\n", cc->tofu);
+	/* only in vectors with option I, so the older files stay as they are */
+	if (v->cid_seed_byte) {
+		memset(seed, v->cid_seed_byte, 32);
+		vsc_line(f, "input", "client_identity_seed", seed, 32);
+	}
 	fprintf(f, "input server_require_auth %u\n", sc->require_auth);
+	if (sc->require_identity)
+		fprintf(f, "input server_require_identity 1\n");
+	if (v->user_permitted)
+		fprintf(f, "input server_user_permitted %04x\n", v->user_permitted);
 	fprintf(f, "input server_spw_supported %04x\n", sc->spw_supported);
 	fprintf(f, "input server_spw_default %04x\n", sc->spw_default);
 	fprintf(f, "input server_spw_permitted %04x\n", sc->spw_permitted);
@@ -318,6 +335,22 @@ VEC_HELPER int vsc_describe(FILE *f, const struct vsc *v)
 	vsc_line(f, "value", "kx_s2c", kx, 32);
 	vsc_line(f, "value", "kx_c2s", kx + 32, 32);
 	vsc_line(f, "value", "th", th, 32);
+	if (v->cid_seed_byte) {
+		/* section 3.8: what the client signs, from TH and both keys */
+		uint8_t cpk[32], csk[64], msg[OSTP_CLIENT_AUTH_MSG_LEN], sig[64];
+
+		memset(seed, v->cid_seed_byte, 32);
+		crypto_sign_ed25519_seed_keypair(cpk, csk, seed);
+		memcpy(msg, "OSTP/1 client auth", 18);
+		memcpy(msg + 18, th, 32);
+		memcpy(msg + 50, id_pk, 32);
+		memcpy(msg + 82, cpk, 32);
+		crypto_sign_ed25519_detached(sig, NULL, msg, sizeof(msg), csk);
+		sodium_memzero(csk, sizeof(csk));
+		vsc_line(f, "value", "client_identity_pk", cpk, 32);
+		vsc_line(f, "value", "client_auth_msg", msg, sizeof(msg));
+		vsc_line(f, "value", "client_auth_sig", sig, 64);
+	}
 	vsc_line(f, "key", "c2s 0", k_c2s, 32);
 	vsc_line(f, "key", "s2c 0", k_s2c, 32);
 	ostp_dir_init(&c2s.d, k_c2s);
@@ -402,6 +435,7 @@ VEC_HELPER void vsc_free(struct vsc *v)
 		pair_free(&v->p);
 	free(v->peers);
 	sodium_memzero(v->id_sk, sizeof(v->id_sk));
+	sodium_memzero(v->cid_sk, sizeof(v->cid_sk));
 	memset(v, 0, sizeof(*v));
 }
 
@@ -550,6 +584,155 @@ VEC_HELPER int vsc_busy(struct vsc *v)
 	return r && r->err == OSTP_E_AUTH_BUSY ? 0 : -1;
 }
 
+/* The client proves the identity of seed byte b (section 3.8). */
+VEC_HELPER void vsc_client_identity(struct vsc *v, uint8_t b)
+{
+	uint8_t seed[32];
+
+	memset(seed, b, sizeof(seed));
+	ostp_identity_from_seed(v->cid_pk, v->cid_sk, seed);
+	v->cid_seed_byte = b;
+	v->cc.identity_sk = v->cid_sk;
+}
+
+/* The acceptor's application judges the key: accepted, and the input it
+ * held behind CLIENT_AUTH is read. */
+VEC_HELPER int vsc_identity_ok(struct vsc *v)
+{
+	if (side_count(&v->p.s, OSTP_EV_CLIENT_KEY) != 1 ||
+	    memcmp(v->p.s.client_pk, v->cid_pk, 32) != 0)
+		return -1;
+	vsc_step(v, "identity_reply server 1");
+	if (ostp_server_identity_reply(v->p.s.s, true) != OSTP_OK)
+		return -1;
+	vsc_pump(v);
+	return 0;
+}
+
+/* A mesh link: the dialer proves its key, the acceptor requires it. */
+VEC_HELPER int vsc_mesh_link(struct vsc *v)
+{
+	vsc_init(v, "mesh_link",
+		 "A mesh link.  The dialer (client role) proves the identity of seed\n"
+		 "0x43 (option I, SR options 0x04) and pins the acceptor's 0x42 key;\n"
+		 "the acceptor (server role) sets require_identity.  CLIENT_AUTH and\n"
+		 "the PAP go in one flight; the PAP is held until the acceptor's\n"
+		 "application accepts the key (identity_reply), then arbitrated (SPW\n"
+		 "IPV4 IPV6).  One DATA each way.",
+		 13, 14);
+	vsc_client_identity(v, 0x43);
+	v->cc.spw = OSTP_SPW_IPV4 | OSTP_SPW_IPV6;
+	v->sc.require_identity = true;
+	if (vsc_start(v))
+		return -1;
+	v->p.defer_identity = true;
+	vsc_pump(v);
+	if (ostp_session_established(v->p.s.s) || vsc_identity_ok(v) ||
+	    !ostp_session_established(v->p.c.s) || vsc_send(v, true, "mesh, c2s") ||
+	    vsc_send(v, false, "mesh, s2c"))
+		return -1;
+	vsc_pump(v);
+	return side_count(&v->p.s, OSTP_EV_MESSAGE) == 1 &&
+	       side_count(&v->p.c, OSTP_EV_MESSAGE) == 1 ? 0 : -1;
+}
+
+static uint16_t vsc_permitted;
+
+static bool vsc_auth_permit(const char *user, const char *pass, uint16_t *permitted)
+{
+	bool ok = vec_auth(user, pass, permitted);
+
+	*permitted = vsc_permitted;
+	return ok;
+}
+
+/* Member a of the OCS's list: identity seed 0x61 or 0x62. */
+VEC_HELPER struct ostp_member vsc_member(int a)
+{
+	struct ostp_member m = { .op = OSTP_MEMBER_UPSERT };
+	uint8_t seed[32], sk[64];
+
+	memset(seed, a ? 0x62 : 0x61, sizeof(seed));
+	ostp_identity_from_seed(m.id_pk, sk, seed);
+	sodium_memzero(sk, sizeof(sk));
+	if (a == 0) {
+		m.flags = OSTP_MEMBER_F_ACCEPTS;
+		m.port = 7001;
+		snprintf(m.host, sizeof(m.host), "198.18.0.7");
+		snprintf(m.name, sizeof(m.name), "dominik");
+		m.n_prefix = 2;
+		m.prefix[0] = (struct ostp_config_addr){ 4, 24, { 10, 77, 1, 0 } };
+		m.prefix[1] = (struct ostp_config_addr){ 6, 64, { 0xfd, 0x77, 0, 1 } };
+	} else {
+		snprintf(m.name, sizeof(m.name), "quinn");
+		m.n_prefix = 1;
+		m.prefix[0] = (struct ostp_config_addr){ 4, 24, { 10, 77, 2, 0 } };
+	}
+	return m;
+}
+
+VEC_HELPER int vsc_send_member(struct vsc *v, bool client, const struct ostp_member *m)
+{
+	static const char *const names[] = { "?", "UPSERT", "REMOVE", "SYNCED", "ANNOUNCE" };
+
+	vsc_step(v, "send_member %s %s", client ? "client" : "server", names[m->op <= 4 ? m->op : 0]);
+	return ostp_send_member(client ? v->p.c.s : v->p.s.s, m);
+}
+
+/* An OCS session of a member: I and U, MESH agreed, the initial list (two
+ * UPSERTs, SYNCED), the member's ANNOUNCE, then a REMOVE. */
+VEC_HELPER int vsc_members(struct vsc *v)
+{
+	struct ostp_member a = vsc_member(0), b = vsc_member(1), x;
+
+	vsc_init(v, "members",
+		 "A member's OCS session: options I and U (0x05), identity seed 0x43,\n"
+		 "user ian; require_identity and require_auth.  CLIENT_AUTH and the\n"
+		 "SAP go in one flight; the SAP is held until identity_reply, then\n"
+		 "checked (granting IPV4 MESH).  SPW 0x0022 agreed, then the OCS sends\n"
+		 "the list (UPSERT dominik, seed 0x61, accepting at 198.18.0.7:7001,\n"
+		 "10.77.1.0/24 and fd77:1::/64; UPSERT quinn, seed 0x62, not\n"
+		 "accepting, 10.77.2.0/24), SYNCED; the member announces port 7000\n"
+		 "with an empty host (the address the OCS sees); dominik leaves\n"
+		 "(REMOVE).",
+		 15, 16);
+	vsc_client_identity(v, 0x43);
+	v->cc.options = OSTP_OPT_U;
+	v->cc.username = VEC_USER;
+	v->cc.password = VEC_PASS;
+	v->cc.spw = OSTP_SPW_IPV4 | OSTP_SPW_MESH;
+	v->sc.require_auth = true;
+	v->sc.require_identity = true;
+	v->sc.spw_supported |= OSTP_SPW_MESH;
+	v->user_permitted = OSTP_SPW_IPV4 | OSTP_SPW_MESH;
+	vsc_permitted = v->user_permitted;
+	if (vsc_start(v))
+		return -1;
+	v->p.auth = vsc_auth_permit;
+	v->p.defer_identity = true;
+	vsc_pump(v);
+	if (side_find(&v->p.s, OSTP_EV_AUTH_REQUEST) || vsc_identity_ok(v) ||
+	    !ostp_session_established(v->p.s.s) || !ostp_session_established(v->p.c.s))
+		return -1;
+	if (vsc_send_member(v, false, &a) || vsc_send_member(v, false, &b) ||
+	    vsc_send_member(v, false, &(struct ostp_member){ .op = OSTP_MEMBER_SYNCED }))
+		return -1;
+	vsc_move(v, false);
+	x = (struct ostp_member){ .op = OSTP_MEMBER_ANNOUNCE, .flags = OSTP_MEMBER_F_ACCEPTS,
+				  .port = 7000 };
+	memcpy(x.id_pk, v->cid_pk, 32);
+	if (vsc_send_member(v, true, &x))
+		return -1;
+	vsc_move(v, true);
+	x = (struct ostp_member){ .op = OSTP_MEMBER_REMOVE };
+	memcpy(x.id_pk, a.id_pk, 32);
+	if (vsc_send_member(v, false, &x))
+		return -1;
+	vsc_pump(v);
+	return side_count(&v->p.c, OSTP_EV_MEMBER) == 4 && side_count(&v->p.s, OSTP_EV_MEMBER) == 1 &&
+	       !ostp_session_closed(v->p.c.s) ? 0 : -1;
+}
+
 typedef int (*vsc_fn)(struct vsc *v);
 
 static const struct {
@@ -561,6 +744,8 @@ static const struct {
 	{ "arbitration.vec", vsc_arbitration },
 	{ "quick.vec", vsc_quick },
 	{ "busy.vec", vsc_busy },
+	{ "mesh_link.vec", vsc_mesh_link },
+	{ "members.vec", vsc_members },
 };
 
 #define VSC_COUNT (sizeof(vsc_all) / sizeof(vsc_all[0]))
