@@ -78,7 +78,8 @@ NETNS_TESTS  := $(wildcard tests/netns/test_*.sh)
 NETNS_SAN_TESTS := $(addprefix tests/netns/,test_ping.sh test_badinput.sh \
 	test_gso.sh test_backpressure.sh test_relay.sh test_busypoll.sh \
 	test_resilience.sh test_sighup.sh test_halfopen.sh test_ctl_show.sh \
-	test_ctl_badinput.sh test_ctl_trust.sh test_ctl_route.sh test_ctl_stall.sh)
+	test_ctl_badinput.sh test_ctl_trust.sh test_ctl_route.sh test_ctl_stall.sh \
+	test_mesh_ocs.sh)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -167,6 +168,12 @@ $(BUILD)/flood $(BUILD)/loadgen: $(BUILD)/%: tests/%.c $(LIBOSTP)
 	$(CC) $(filter-out -D_GNU_SOURCE,$(OSTP_CFLAGS)) $(OSTP_LDFLAGS) -o $@ $< \
 		$(LIBOSTP) $(PKG_LIBS)
 
+# The mesh member for test_mesh_ocs.sh; it reads identity key files with
+# libostpcommon.a.
+$(BUILD)/member: tests/member.c $(LIBCOMMON) $(LIBOSTP)
+	$(CC) $(filter-out -D_GNU_SOURCE,$(OSTP_CFLAGS)) -Ilib/common $(OSTP_LDFLAGS) -o $@ $< \
+		$(LIBCOMMON) $(LIBOSTP) $(PKG_LIBS)
+
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(COMMON_OBJS) $(TUND_OBJS) $(CTL_OBJS) \
 	$(UNIT_OBJS) $(UNIT_HELP_OBJS))
 
@@ -204,7 +211,7 @@ check-unit:
 
 # The summary is the last line printed; it sums unit test cases of both
 # passes and one per netns script.
-check: all $(BUILD)/flood $(BUILD)/loadgen
+check: all $(BUILD)/flood $(BUILD)/loadgen $(BUILD)/member
 	@pass=0; fail=0; \
 	add() { set -- $$(cat "$$1" 2>/dev/null || echo "0 1"); \
 		pass=$$((pass + $$1)); fail=$$((fail + $$2)); }; \

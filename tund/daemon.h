@@ -26,6 +26,7 @@
 #include "fwd.h"
 #include "link.h"
 #include "listener.h"
+#include "members.h"
 #include "ostp.h"
 #include "prefix.h"
 #include "rtnl.h"
@@ -88,12 +89,15 @@ struct srv_link {
 	struct admit_ticket adm;         /* counted until authenticated */
 	const struct ostpd_user *ucfg;   /* settings of its user, or NULL */
 	struct peer_snapshot *peers;     /* borrowed while peer blocks are sent */
+	struct sockaddr_storage peer;    /* its source address */
+	struct member_feed *feed;        /* a member session: its view of the list */
 };
 
 struct server {
 	struct listener listen;
 	struct admit *admit;
 	struct timer admit_timer;
+	struct members *members;
 	struct authq *authq;
 	ostp_trust *trust;
 	struct pwfile *pw;

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "authq.h"
+#include "identity.h"
 #include "daemon.h"
 #include "log.h"
 #include "passwd.h"
@@ -121,6 +122,7 @@ static void on_accept(struct listener *l, int fd, const struct sockaddr_storage 
 		return;
 	}
 	sl->d = d;
+	sl->peer = *ss;
 	link_tune_socket(fd);
 	if (link_start(&sl->k, &d->links, fd, s, name, false, &srv_ops) < 0) {
 		ostp_session_free(s);
@@ -250,8 +252,9 @@ static void on_auth_done(void *ctx, struct auth_job *job)
 	const struct ostpd_user *u = find_user(d, job->user);
 	uint16_t permitted = u ? u->spw : (uint16_t)(d->cfg.server.spw & ~SPW_PRIVILEGED);
 	uint64_t now = mono_ms();
-	char line[LINK_ENDPOINT_MAX + 200];
+	char line[LINK_ENDPOINT_MAX + 200], b64[IDENTITY_B64_LEN];
 	struct srv_link *sl = NULL;
+	uint8_t key[32];
 	int err;
 
 	/* a reload while the check ran may have removed the user */
@@ -272,6 +275,16 @@ static void on_auth_done(void *ctx, struct auth_job *job)
 		return;   /* the client went away while we checked */
 	sl->adm.logging_in = false;
 	ostp_session_extend_handshake(sl->k.s, now - job->queued_ms);
+	if (job->ok && u && u->has_key && ostp_session_peer_key(sl->k.s, key) &&
+	    memcmp(key, u->key, 32) != 0) {
+		/* the right password with another key: not the member we vouch for */
+		key_to_base64(b64, key);
+		log_warn("%s: user %s proved identity key %s, not the configured key: refused",
+			 sl->k.endpoint, job->user, b64);
+		sl->adm.no_penalty = true;
+		link_close(&sl->k, OSTP_CLOSE_NOT_MEMBER, "identity key is not the configured key");
+		return;
+	}
 	if (job->ok) {
 		snprintf(sl->k.user, sizeof(sl->k.user), "%s", job->user);
 		sl->ucfg = u;
@@ -305,6 +318,7 @@ static void on_auth_done(void *ctx, struct auth_job *job)
 static void on_established(struct srv_link *sl)
 {
 	struct ostpd *d = sl->d;
+	uint8_t key[32];
 
 	d->srv.n_established++;
 	/* without user authentication, establishing is authenticating */
@@ -315,6 +329,11 @@ static void on_established(struct srv_link *sl)
 			 sl->k.user);
 	log_info("%s: session up%s%s, spw 0x%04x", sl->k.endpoint,
 		 sl->k.user[0] ? " for user " : "", sl->k.user, sl->k.spw);
+	if ((sl->k.spw & OSTP_SPW_MESH) && ostp_session_peer_key(sl->k.s, key) &&
+	    members_vouches(d->srv.members, sl->ucfg, key) &&
+	    members_session_up(d->srv.members, &sl->k, sl->ucfg, &sl->peer, &sl->feed) < 0)
+		log_warn("%s: member %s: out of memory for its member list", sl->k.endpoint,
+			 sl->k.user);
 }
 
 static void srv_event(struct link *k, const struct ostp_event *ev)
@@ -336,6 +355,14 @@ static void srv_event(struct link *k, const struct ostp_event *ev)
 		return;
 	case OSTP_EV_ESTABLISHED:
 		on_established(sl);
+		return;
+	case OSTP_EV_CLIENT_KEY:
+		/* the key is bound to a user: judged once the user logged in */
+		ostp_server_identity_reply(k->s, true);
+		return;
+	case OSTP_EV_MEMBER:
+		if (sl->feed && ev->member->op == OSTP_MEMBER_ANNOUNCE)
+			members_announce(sl->d->srv.members, sl->feed, ev->member);
 		return;
 	default:
 		return;
@@ -365,6 +392,9 @@ static void srv_close(struct link *k, const char *why)
 		log_info("%s: closed: %s", k->endpoint, why);
 	}
 	admit_release(d->srv.admit, &sl->adm, now);
+	if (sl->feed)
+		members_session_down(d->srv.members, sl->feed);
+	sl->feed = NULL;
 	if (k->established_ms)
 		d->srv.n_established--;
 	fwd_forget(&d->fwd, k);
@@ -372,7 +402,11 @@ static void srv_close(struct link *k, const char *why)
 
 static void srv_drain(struct link *k)
 {
-	tun_link_drained(srv_of(k)->d, k);
+	struct srv_link *sl = srv_of(k);
+
+	tun_link_drained(sl->d, k);
+	if (sl->feed && !k->dead)
+		members_pump(sl->d->srv.members, sl->feed);
 }
 
 static void srv_free(struct link *k)
@@ -456,6 +490,10 @@ int ocs_start(struct ostpd *d)
 		}
 	}
 	check_nofile(d);
+	if (members_new(&d->srv.members, &d->loop, &d->cfg, d->srv.trust) < 0) {
+		log_error("member list: out of memory");
+		return -ENOMEM;
+	}
 	if (admit_new(&d->srv.admit, &ac) < 0) {
 		log_error("admission control: out of memory");
 		return -ENOMEM;
@@ -486,6 +524,8 @@ void ocs_free(struct ostpd *d)
 	ev_timer_cancel(&d->loop, &d->srv.admit_timer);
 	admit_free(d->srv.admit);
 	d->srv.admit = NULL;
+	members_free(d->srv.members);
+	d->srv.members = NULL;
 	ostp_trust_free(d->srv.trust);
 	pwfile_free(d->srv.pw);
 	d->srv.trust = NULL;
@@ -566,6 +606,8 @@ int ocs_reload(struct ostpd *d)
 	pwfile_free(d->srv.pw);
 	d->srv.trust = trust;
 	d->srv.pw = pw;
+	/* a member no longer trusted is removed from every member's list */
+	members_trust_changed(d->srv.members, d->srv.trust);
 	for (struct link *k = d->links.head; k; k = k->next)
 		if (k->ops == &srv_ops && !k->dead && k->user[0] &&
 		    !ostp_trust_contains(d->srv.trust, k->user))

@@ -468,6 +468,7 @@ static int peer_done(cfg_t *cfg, cfg_opt_t *opt)
 
 static cfg_opt_t user_opts[] = {
 	CFG_STR_LIST_CB("address", NULL, CFGF_NONE, cb_address),
+	CFG_STR_CB("key", NULL, CFGF_NODEFAULT, cb_key),
 	CFG_STR_LIST_CB("allowed_ips", NULL, CFGF_NONE, cb_network),
 	CFG_STR_LIST_CB("spw", SPW_DEFAULT, CFGF_NONE, cb_spw),
 	CFG_END()
@@ -596,7 +597,12 @@ static uint16_t get_spw(cfg_t *sec)
 
 static bool convert_user(cfg_t *u, struct ostpd_user *out)
 {
+	const char *key = cfg_getstr(u, "key");
+
 	copy_name(out->name, sizeof(out->name), cfg_title(u));
+	out->has_key = key != NULL;
+	if (key)
+		decode_key(key, out->key);
 	get_addresses(u, out->addr, &out->n_addr);
 	out->spw = get_spw(u);
 	return get_prefixes(u, "allowed_ips", &out->allowed_ips,
@@ -990,6 +996,8 @@ static void print_user(FILE *fp, const struct ostpd_user *u)
 	fprintf(fp, " {\n");
 	put_prefixes(fp, 2, "address", u->addr, u->n_addr);
 	put_prefixes(fp, 2, "allowed_ips", u->allowed_ips, u->n_allowed_ips);
+	if (u->has_key)
+		put_key(fp, 2, "key", u->key);
 	put_spw(fp, 2, u->spw);
 	fprintf(fp, "\t}\n");
 }

@@ -31,6 +31,8 @@ struct ostpd_user {
 	struct prefix *allowed_ips;           /* network prefixes */
 	size_t n_allowed_ips;
 	uint16_t spw;                         /* permitted OSTP_SPW_* bits */
+	bool has_key;                         /* a member: its identity key */
+	uint8_t key[32];
 };
 
 struct ostpd_server {

@@ -50,6 +50,12 @@ declare -A U_V4=() U_V6=()   # user -> tunnel address (without prefix length)
 # client asks for), when not DEFAULT_SPW
 declare -A U_SPW=()
 DEFAULT_SPW='"config", "ipv4", "ipv6", "gso", "relay"'
+# user -> base64 identity key written as `key = ...` in the user's section
+# (a mesh member; set_user_key), and user -> one more line for that section
+declare -A U_KEY=() U_EXTRA=()
+# The server section's spw (what the server supports) when SRV_SPW is
+# unset or empty.
+DEFAULT_SRV_SPW='"config", "ipv4", "ipv6", "relay", "gso"'
 U_NEXT=2
 
 SRV_V4=198.18.1.1
@@ -293,6 +299,14 @@ add_user() {
 	(umask 077 && printf '%s\n' "$pw" > "$T_DIR/$name.pw")
 }
 
+# set_user_key NAME FILE: a new identity key in FILE (`ostpd -g`), whose
+# public key goes into NAME's user section (U_KEY) and into USER_KEY.
+set_user_key() {
+	USER_KEY=$("$OSTPD" -g "$2") || fail "ostpd -g $2"
+	[ ${#USER_KEY} -eq 44 ] || fail "ostpd -g printed '$USER_KEY'"
+	U_KEY[$1]=$USER_KEY
+}
+
 # write_server_conf FILE [extra server-section lines...]
 write_server_conf() {
 	local f=$1 u
@@ -310,12 +324,14 @@ write_server_conf() {
 		echo "  trust_file = \"$T_DIR/trusted\""
 		echo "  password_file = \"$T_DIR/passwords\""
 		echo "  require_auth = true"
-		echo "  spw = { \"config\", \"ipv4\", \"ipv6\", \"relay\", \"gso\" }"
+		echo "  spw = { ${SRV_SPW:-$DEFAULT_SRV_SPW} }"
 		for u in "$@"; do echo "  $u"; done
 		for u in "${!U_V4[@]}"; do
 			echo "  user \"$u\" {"
 			echo "    address = { \"${U_V4[$u]}/24\", \"${U_V6[$u]}/64\" }"
 			echo "    spw = { ${U_SPW[$u]:-$DEFAULT_SPW} }"
+			if [ -n "${U_KEY[$u]:-}" ]; then echo "    key = \"${U_KEY[$u]}\""; fi
+			if [ -n "${U_EXTRA[$u]:-}" ]; then echo "    ${U_EXTRA[$u]}"; fi
 			echo "  }"
 		done
 		echo "}"
