@@ -101,6 +101,7 @@ void link_close(struct link *k, uint8_t reason, const char *why)
 	if (k->dead)
 		return;
 	k->dead = true;
+	k->set->n_dead++;
 	if (!ostp_session_closed(k->s))
 		ostp_close(k->s, reason);
 	/* best effort: the authenticated CLOSE, if the socket takes it */
@@ -308,6 +309,11 @@ void link_reap(struct link_set *ls)
 {
 	struct link *k = ls->head;
 
+	/* called after every loop iteration: with thousands of idle links a
+	 * walk each time would cost more than the packets */
+	if (!ls->n_dead)
+		return;
+	ls->n_dead = 0;
 	while (k) {
 		struct link *next = k->next;
 

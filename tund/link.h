@@ -55,6 +55,7 @@ struct link_ops {
 struct link_set {
 	struct link *head;
 	size_t n;
+	size_t n_dead;                   /* closed, freed by the next link_reap() */
 	uint64_t next_id;
 	uint8_t *rbuf;                   /* LINK_READ_MAX bytes shared by every read */
 	struct evloop *loop;
