@@ -162,15 +162,10 @@ $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBTHELP) \
 
 unit-bins: $(UNIT_BINS)
 
-# Client-side load tools for the netns tests and benchmarks, on libostp
-# alone.  They define _GNU_SOURCE themselves, so it is left off here.
-$(BUILD)/flood $(BUILD)/loadgen: $(BUILD)/%: tests/%.c $(LIBOSTP)
-	$(CC) $(filter-out -D_GNU_SOURCE,$(OSTP_CFLAGS)) $(OSTP_LDFLAGS) -o $@ $< \
-		$(LIBOSTP) $(PKG_LIBS)
-
-# The mesh member for test_mesh_ocs.sh; it reads identity key files with
-# libostpcommon.a.
-$(BUILD)/member: tests/member.c $(LIBCOMMON) $(LIBOSTP)
+# Client-side tools for the netns tests and benchmarks: load, floods and a
+# mesh member, on libostp and libostpcommon (endpoints, identity keys).
+# They define _GNU_SOURCE themselves, so it is left off here.
+$(BUILD)/flood $(BUILD)/loadgen $(BUILD)/member: $(BUILD)/%: tests/%.c $(LIBCOMMON) $(LIBOSTP)
 	$(CC) $(filter-out -D_GNU_SOURCE,$(OSTP_CFLAGS)) -Ilib/common $(OSTP_LDFLAGS) -o $@ $< \
 		$(LIBCOMMON) $(LIBOSTP) $(PKG_LIBS)
 

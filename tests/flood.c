@@ -70,14 +70,12 @@
  * Descriptors: RLIMIT_NOFILE is raised to what the slots need.  SIGINT or
  * SIGTERM ends the run early; the counts are still printed.
  *
- * Build: make BUILD=build build/flood (or
- *   cc -O2 -std=c11 -D_GNU_SOURCE -Ilib tests/flood.c build/libostp.a -lsodium)
+ * Build: make BUILD=build build/flood (libostp and libostpcommon)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -93,6 +91,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "ostp.h"
 
 /* The busy answer is newer than some libostp trees this is built with. */
@@ -604,36 +603,13 @@ static bool all_off(void)
 	return true;
 }
 
-static int parse_endpoint(const char *text)
+/* The server's address, numeric, as ostpd's own configuration takes it. */
+static int set_server(const char *text)
 {
-	char host[256], *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST }, *res;
-	int err;
-
-	if (strlen(text) >= sizeof(host))
-		return -1;
-	strcpy(host, text);
-	port = strrchr(host, ':');
-	if (!port)
-		return -1;
-	*port++ = '\0';
-	if (host[0] == '[') {
-		size_t l = strlen(host);
-
-		if (l < 2 || host[l - 1] != ']')
-			return -1;
-		host[l - 1] = '\0';
-		memmove(host, host + 1, l - 1);
-	}
-	err = getaddrinfo(host, port, &hints, &res);
-	if (err) {
-		fprintf(stderr, "flood: %s: %s\n", text, gai_strerror(err));
+	if (!parse_endpoint(text, &srv, &srv_len)) {
+		fprintf(stderr, "flood: %s: not a numeric address:port\n", text);
 		return -1;
 	}
-	memcpy(&srv, res->ai_addr, res->ai_addrlen);
-	srv_len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -856,7 +832,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "flood: %s\n", ostp_strerror(err));
 		return 1;
 	}
-	if (parse_endpoint(server) < 0) {
+	if (set_server(server) < 0) {
 		fprintf(stderr, "flood: bad server address '%s'\n", server);
 		return 2;
 	}

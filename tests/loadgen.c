@@ -34,11 +34,10 @@
  * opening phase by -w (default 120 s), the close phase by 5 s.  SIGINT or
  * SIGTERM ends the current phase early and still closes cleanly.
  *
- * Build: gcc -O2 tests/loadgen.c -Ilib build/libostp.a -lsodium -o build/loadgen
+ * Build: make BUILD=build build/loadgen (libostp and libostpcommon)
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -55,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "ostp.h"
 
 enum cstate { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_ESTABLISHED, C_CLOSING, C_DONE };
@@ -418,36 +418,13 @@ static void pump(int wait_ms)
 		on_io(evs[i].data.ptr, evs[i].events);
 }
 
-static int parse_endpoint(const char *text)
+/* The server's address, numeric, as ostpd's own configuration takes it. */
+static int set_server(const char *text)
 {
-	char host[256], *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV }, *res;
-	int err;
-
-	if (strlen(text) >= sizeof(host))
-		return -1;
-	strcpy(host, text);
-	port = strrchr(host, ':');
-	if (!port)
-		return -1;
-	*port++ = '\0';
-	if (host[0] == '[') {
-		size_t l = strlen(host);
-
-		if (l < 2 || host[l - 1] != ']')
-			return -1;
-		host[l - 1] = '\0';
-		memmove(host, host + 1, l - 1);
-	}
-	err = getaddrinfo(host, port, &hints, &res);
-	if (err) {
-		fprintf(stderr, "loadgen: %s: %s\n", text, gai_strerror(err));
+	if (!parse_endpoint(text, &srv, &srv_len)) {
+		fprintf(stderr, "loadgen: %s: not a numeric address:port\n", text);
 		return -1;
 	}
-	memcpy(&srv, res->ai_addr, res->ai_addrlen);
-	srv_len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -537,7 +514,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: %s\n", ostp_strerror(err));
 		return 1;
 	}
-	if (parse_endpoint(server) < 0) {
+	if (set_server(server) < 0) {
 		fprintf(stderr, "loadgen: bad server address '%s'\n", server);
 		return 2;
 	}

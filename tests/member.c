@@ -54,7 +54,6 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -70,6 +69,7 @@
 #include <unistd.h>
 
 #include "identity.h"
+#include "endpoint.h"
 #include "ostp.h"
 
 #define HANDSHAKE_MS 10000u
@@ -370,36 +370,13 @@ static void close_flush(void)
 	}
 }
 
-static int parse_endpoint(const char *text)
+/* The server's address, numeric, as ostpd's own configuration takes it. */
+static int set_server(const char *text)
 {
-	char host[256], *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST }, *res;
-	int err;
-
-	if (strlen(text) >= sizeof(host))
-		return -1;
-	strcpy(host, text);
-	port = strrchr(host, ':');
-	if (!port)
-		return -1;
-	*port++ = '\0';
-	if (host[0] == '[') {
-		size_t l = strlen(host);
-
-		if (l < 2 || host[l - 1] != ']')
-			return -1;
-		host[l - 1] = '\0';
-		memmove(host, host + 1, l - 1);
-	}
-	err = getaddrinfo(host, port, &hints, &res);
-	if (err) {
-		fprintf(stderr, "member: %s: %s\n", text, gai_strerror(err));
+	if (!parse_endpoint(text, &srv, &srv_len)) {
+		fprintf(stderr, "member: %s: not a numeric address:port\n", text);
 		return -1;
 	}
-	memcpy(&srv, res->ai_addr, res->ai_addrlen);
-	srv_len = res->ai_addrlen;
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -466,7 +443,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "member: the server key is not one base64 32-byte key\n");
 		return 2;
 	}
-	if (parse_endpoint(server) < 0) {
+	if (set_server(server) < 0) {
 		fprintf(stderr, "member: bad server address '%s'\n", server);
 		return 2;
 	}
