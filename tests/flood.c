@@ -91,7 +91,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "endpoint.h"
+#include "identity.h"
 #include "ostp.h"
 
 /* The busy answer is newer than some libostp trees this is built with. */
@@ -158,14 +160,6 @@ static bool login_done, login_ok;
 static uint64_t login_t0, login_ms, login_deadline, close_deadline;
 static unsigned long attempts;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -222,7 +216,7 @@ static void drop_fd(struct slot *sl)
 /* The connection is gone; schedule the slot's next one. */
 static void slot_reset(struct slot *sl)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 
 	drop_fd(sl);
 	ostp_session_free(sl->s);
@@ -248,7 +242,7 @@ static void count_server_close(struct slot *sl, bool reset)
 	else
 		n.eof++;
 	if (!sl->replied) {
-		if (now_ms() - sl->t_up < REFUSE_MS)
+		if (mono_ms() - sl->t_up < REFUSE_MS)
 			n.refused++;
 		else
 			n.dropped++;
@@ -329,7 +323,7 @@ static void login_close(struct slot *sl)
 	if (ostp_output(sl->s, &p) == 0)
 		shutdown(sl->fd, SHUT_WR);
 	sl->st = ST_CLOSING;
-	close_deadline = now_ms() + 2000u;
+	close_deadline = mono_ms() + 2000u;
 }
 
 static void on_event(struct slot *sl, const struct ostp_event *ev)
@@ -342,7 +336,7 @@ static void on_event(struct slot *sl, const struct ostp_event *ev)
 		n.success++;
 		if (sl->kind == K_LOGIN) {
 			login_ok = login_done = true;
-			login_ms = now_ms() - login_t0;
+			login_ms = mono_ms() - login_t0;
 			login_close(sl);
 		} else {
 			slot_reset(sl);
@@ -366,7 +360,7 @@ static void on_event(struct slot *sl, const struct ostp_event *ev)
 
 static void feed(struct slot *sl, const uint8_t *buf, size_t len)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	size_t off = 0;
 
 	while (sl->st == ST_OPEN && sl->s && !ostp_session_closed(sl->s)) {
@@ -409,7 +403,7 @@ static void send_sr_bytes(struct slot *sl, size_t count)
 
 static void on_connected(struct slot *sl)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	int err = 0;
 	socklen_t len = sizeof(err);
 
@@ -508,7 +502,7 @@ static void on_io(struct slot *sl, uint32_t events)
 
 static void slot_open(struct slot *sl)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	int one = 1;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLOUT, .data.ptr = sl };
 
@@ -552,7 +546,7 @@ static void slot_open(struct slot *sl)
 /* Openings, connect deadlines, dribbled bytes and session timers. */
 static void timers(void)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	unsigned long held = 0;
 
 	for (unsigned i = 0; i < n_slots; i++) {
@@ -661,11 +655,11 @@ static unsigned long parse_num(const char *s, unsigned long min, unsigned long m
 static uint64_t time_hash(char out[crypto_pwhash_STRBYTES], const char *pw,
 			  unsigned long long ops, size_t mem)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0 = mono_ms();
 
 	if (crypto_pwhash_str(out, pw, strlen(pw), ops, mem) != 0)
 		return 0;
-	return now_ms() - t0 + 1;
+	return mono_ms() - t0 + 1;
 }
 
 static int do_hash(const char *pw, unsigned long mib, unsigned long ops, unsigned long target)
@@ -746,7 +740,7 @@ static int make_sr(struct slot *sl)
 	ostp_session *s = NULL;
 	const uint8_t *p;
 	size_t len;
-	int err = ostp_client_new(&s, &c, NULL, now_ms());
+	int err = ostp_client_new(&s, &c, NULL, mono_ms());
 
 	if (err) {
 		fprintf(stderr, "flood: client session: %s\n", ostp_strerror(err));
@@ -771,7 +765,6 @@ int main(int argc, char **argv)
 	unsigned long login_s = 5, mib = 32, ops = 0, target = 0;
 	bool retry_set = false;
 	struct sigaction sa = { .sa_handler = on_signal };
-	size_t bin_len;
 	int opt, err;
 
 	if (argc < 2)
@@ -837,9 +830,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (key) {
-		if (sodium_base642bin(ccfg.server_pk, sizeof(ccfg.server_pk), key, strlen(key),
-				      NULL, &bin_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    bin_len != 32) {
+		if (key_from_base64(ccfg.server_pk, key) < 0) {
 			fprintf(stderr, "flood: the server key is not one base64 32-byte key\n");
 			return 2;
 		}
@@ -882,18 +873,18 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	uint64_t t0 = now_ms(), last_timers = 0;
+	uint64_t t0 = mono_ms(), last_timers = 0;
 
 	t_end = t0 + secs * 1000u;
 	login_t0 = t0;
 	login_deadline = t0 + login_s * 1000u;
-	while (!stop && now_ms() < t_end) {
+	while (!stop && mono_ms() < t_end) {
 		struct epoll_event evs[256];
 		int k;
 
-		if (now_ms() - last_timers >= 10) {
+		if (mono_ms() - last_timers >= 10) {
 			timers();
-			last_timers = now_ms();
+			last_timers = mono_ms();
 			if (all_off())
 				break;
 		}
@@ -901,13 +892,13 @@ int main(int argc, char **argv)
 		for (int i = 0; i < k; i++)
 			on_io(evs[i].data.ptr, evs[i].events);
 		if (n_slots == 1 && slots[0].kind == K_LOGIN && !login_ok && !login_done &&
-		    now_ms() >= login_deadline) {
+		    mono_ms() >= login_deadline) {
 			fprintf(stderr, "flood: login not established within %lu s\n", login_s);
 			login_done = true;
 			slot_reset(&slots[0]);
 		}
 	}
-	report(mode, (double)(now_ms() - t0) / 1000.0);
+	report(mode, (double)(mono_ms() - t0) / 1000.0);
 	for (unsigned i = 0; i < n_slots; i++) {
 		drop_fd(&slots[i]);
 		ostp_session_free(slots[i].s);

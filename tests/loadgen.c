@@ -54,7 +54,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "endpoint.h"
+#include "identity.h"
 #include "ostp.h"
 
 enum cstate { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_ESTABLISHED, C_CLOSING, C_DONE };
@@ -88,16 +90,6 @@ static float *hs_ms;            /* latency of each established handshake */
 static uint64_t t_first_us, t_last_hs_us;
 static volatile sig_atomic_t stop;
 static uint8_t rbuf[65536];
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t now_ms(void) { return now_us() / 1000u; }
 
 static double cpu_seconds(void)
 {
@@ -166,7 +158,7 @@ static void conn_end(struct lconn *c, const char *why)
 
 		failed++;
 		inflight--;
-		t_last_hs_us = now_us();
+		t_last_hs_us = mono_us();
 		snprintf(buf, sizeof(buf), "%s%s",
 			 c->state == C_CONNECTING ? "connect: " : "handshake: ", why);
 		reason_add(buf);
@@ -228,7 +220,7 @@ static void on_event(struct lconn *c, const struct ostp_event *ev)
 	switch (ev->type) {
 	case OSTP_EV_ESTABLISHED:
 		if (c->state == C_HANDSHAKE) {
-			uint64_t t = now_us();
+			uint64_t t = mono_us();
 
 			hs_ms[established] = (float)(t - c->t0_us) / 1000.0f;
 			established++;
@@ -257,7 +249,7 @@ static void on_event(struct lconn *c, const struct ostp_event *ev)
 
 static void feed(struct lconn *c, const uint8_t *buf, size_t n)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	size_t off = 0;
 
 	while (c->state != C_DONE && c->s && !ostp_session_closed(c->s)) {
@@ -359,7 +351,7 @@ static void open_one(struct lconn *c)
 
 	opened++;
 	inflight++;
-	c->t0_us = now_us();
+	c->t0_us = mono_us();
 	if (!t_first_us)
 		t_first_us = c->t0_us;
 	c->state = C_CONNECTING;
@@ -369,7 +361,7 @@ static void open_one(struct lconn *c)
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	err = ostp_client_new(&c->s, &ccfg, NULL, now_ms());
+	err = ostp_client_new(&c->s, &ccfg, NULL, mono_ms());
 	if (err) {
 		conn_end(c, ostp_strerror(err));
 		return;
@@ -390,7 +382,7 @@ static void open_one(struct lconn *c)
 /* Session timers: handshake deadline, keepalive, dead peer, rekey. */
 static void tick_all(void)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 
 	for (unsigned i = 0; i < opened; i++) {
 		struct lconn *c = &conns[i];
@@ -490,7 +482,6 @@ int main(int argc, char **argv)
 	const char *server = NULL, *key = NULL, *user = NULL, *pass = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t t_end, t_open_end;
-	size_t bin_len;
 	int opt, err;
 
 	while ((opt = getopt(argc, argv, "s:k:n:c:u:p:t:T:w:h")) != -1) {
@@ -518,9 +509,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: bad server address '%s'\n", server);
 		return 2;
 	}
-	if (sodium_base642bin(ccfg.server_pk, sizeof(ccfg.server_pk), key, strlen(key), NULL,
-			      &bin_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    bin_len != 32) {
+	if (key_from_base64(ccfg.server_pk, key) < 0) {
 		fprintf(stderr, "loadgen: the server key is not one base64 32-byte key\n");
 		return 2;
 	}
@@ -546,20 +535,20 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	/* ---- opening phase */
-	uint64_t t_start = now_us(), last_tick = 0;
+	uint64_t t_start = mono_us(), last_tick = 0;
 	double cpu0 = cpu_seconds();
 
 	t_end = t_start + (uint64_t)open_limit_s * 1000000u;
-	while (!stop && (opened < n_total || inflight > 0) && now_us() < t_end) {
+	while (!stop && (opened < n_total || inflight > 0) && mono_us() < t_end) {
 		while (opened < n_total && inflight < concurrency)
 			open_one(&conns[opened]);
 		pump(inflight ? 10 : 0);
-		if (now_ms() - last_tick >= 50) {
+		if (mono_ms() - last_tick >= 50) {
 			tick_all();
-			last_tick = now_ms();
+			last_tick = mono_ms();
 		}
 	}
-	t_open_end = now_us();
+	t_open_end = mono_us();
 	double cpu_open = cpu_seconds() - cpu0;
 	/* still in flight: count as failed */
 	for (unsigned i = 0; i < opened; i++)
@@ -574,9 +563,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "loadgen: holding %u sessions for %u s (%u failed)\n", established,
 		hold_s, failed);
 	fflush(stderr);
-	t_end = now_us() + (uint64_t)hold_s * 1000000u;
-	while (!stop && now_us() < t_end) {
-		uint64_t left = (t_end - now_us()) / 1000u;
+	t_end = mono_us() + (uint64_t)hold_s * 1000000u;
+	while (!stop && mono_us() < t_end) {
+		uint64_t left = (t_end - mono_us()) / 1000u;
 
 		pump(left > 100 ? 100 : (int)left);
 		tick_all();
@@ -595,8 +584,8 @@ int main(int argc, char **argv)
 		n_closing++;
 		close_flush(c);
 	}
-	t_end = now_us() + 5000000u;
-	while (n_closing > 0 && now_us() < t_end)
+	t_end = mono_us() + 5000000u;
+	while (n_closing > 0 && mono_us() < t_end)
 		pump(50);
 	for (unsigned i = 0; i < opened; i++)
 		if (conns[i].state != C_DONE)

@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "identity.h"
+#include "clock.h"
 #include "endpoint.h"
 #include "ostp.h"
 
@@ -89,14 +90,6 @@ static struct sockaddr_storage srv;
 static socklen_t srv_len;
 static volatile sig_atomic_t stop;
 static uint8_t rbuf[65536];
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void on_signal(int sig)
 {
@@ -141,7 +134,7 @@ static void json_prefix(const struct ostp_config_addr *a)
 
 static void json_end(void)
 {
-	printf(",\"t\":%llu}\n", (unsigned long long)now_ms());
+	printf(",\"t\":%llu}\n", (unsigned long long)mono_ms());
 	fflush(stdout);
 }
 
@@ -292,7 +285,7 @@ static void on_event(const struct ostp_event *ev)
 
 static void feed(const uint8_t *buf, size_t n)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	size_t off = 0;
 
 	while (phase == PH_SESSION && !ostp_session_closed(sess)) {
@@ -468,8 +461,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	t_end = now_ms() + (uint64_t)secs * 1000u;
-	err = ostp_client_new(&sess, &ccfg, NULL, now_ms());
+	t_end = mono_ms() + (uint64_t)secs * 1000u;
+	err = ostp_client_new(&sess, &ccfg, NULL, mono_ms());
 	if (err) {
 		fprintf(stderr, "member: %s\n", ostp_strerror(err));
 		return 1;
@@ -487,7 +480,7 @@ int main(int argc, char **argv)
 	want_out = true;   /* connecting: wait for writability */
 
 	while (phase != PH_DONE) {
-		uint64_t now = now_ms(), wake;
+		uint64_t now = mono_ms(), wake;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int n;
 
