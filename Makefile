@@ -165,7 +165,7 @@ unit-bins: $(UNIT_BINS)
 # Client-side tools for the netns tests and benchmarks: load, floods and a
 # mesh member, on libostp and libostpcommon (endpoints, identity keys).
 # They define _GNU_SOURCE themselves, so it is left off here.
-$(BUILD)/flood $(BUILD)/loadgen $(BUILD)/member: $(BUILD)/%: tests/%.c $(LIBCOMMON) $(LIBOSTP)
+$(BUILD)/flood $(BUILD)/loadgen $(BUILD)/member $(BUILD)/meshdial: $(BUILD)/%: tests/%.c $(LIBCOMMON) $(LIBOSTP)
 	$(CC) $(filter-out -D_GNU_SOURCE,$(OSTP_CFLAGS)) -Ilib/common $(OSTP_LDFLAGS) -o $@ $< \
 		$(LIBCOMMON) $(LIBOSTP) $(PKG_LIBS)
 
@@ -206,7 +206,7 @@ check-unit:
 
 # The summary is the last line printed; it sums unit test cases of both
 # passes and one per netns script.
-check: all $(BUILD)/flood $(BUILD)/loadgen $(BUILD)/member
+check: all $(BUILD)/flood $(BUILD)/loadgen $(BUILD)/member $(BUILD)/meshdial
 	@pass=0; fail=0; \
 	add() { set -- $$(cat "$$1" 2>/dev/null || echo "0 1"); \
 		pass=$$((pass + $$1)); fail=$$((fail + $$2)); }; \

@@ -346,6 +346,14 @@ const char *ostp_session_user(const ostp_session *s);
  * it verified.  false (out untouched) before that. */
 bool ostp_session_peer_key(const ostp_session *s, uint8_t out[32]);
 
+/* A probe of the path: one ECHO_REQ now, on an established session
+ * (OSTP_E_STATE before), whatever the keepalive timer says.  The answers
+ * are counted by ostp_session_echo_replies(), every ECHO_REPLY received
+ * on the session, keepalives' included, so a caller compares the count
+ * before and after. */
+int ostp_send_echo(ostp_session *s, uint64_t now_ms);
+uint64_t ostp_session_echo_replies(const ostp_session *s);
+
 /* Send one MEMBER record on an established session that agreed SPW MESH.
  * seq is filled in (*m is not changed).  A server sends UPSERT, REMOVE and
  * SYNCED (one SYNCED, no REMOVE before it); a client sends ANNOUNCE, only

@@ -353,6 +353,8 @@ static int on_common(ostp_session *s, uint8_t type, const uint8_t *p, size_t len
 	}
 	if (len > OSTP_ECHO_MAX)
 		return ostp_fail(s, OSTP_E_LEN, ev);
+	if (type == OSTP_MSG_ECHO_REPLY)
+		s->echo_replies++;
 	if (type == OSTP_MSG_ECHO_REQ) {
 		int err = ostp_queue_msg(s, OSTP_MSG_ECHO_REPLY, p, len);
 		if (err)
@@ -787,6 +789,18 @@ bool ostp_session_closed(const ostp_session *s) { return s->state == ST_CLOSED; 
 uint16_t ostp_session_spw(const ostp_session *s) { return s->spw; }
 uint8_t ostp_session_options(const ostp_session *s) { return s->options; }
 const char *ostp_session_user(const ostp_session *s) { return s->user; }
+
+uint64_t ostp_session_echo_replies(const ostp_session *s) { return s->echo_replies; }
+
+int ostp_send_echo(ostp_session *s, uint64_t now_ms)
+{
+	uint8_t stamp[OSTP_ECHO_LEN];
+
+	if (s->state != ST_ESTABLISHED)
+		return OSTP_E_STATE;
+	ostp_put64(stamp, now_ms);
+	return ostp_queue_msg(s, OSTP_MSG_ECHO_REQ, stamp, sizeof(stamp));
+}
 
 bool ostp_session_peer_key(const ostp_session *s, uint8_t out[32])
 {

@@ -105,6 +105,7 @@ struct ostp_session {
 	struct ostp_timing timing;
 	size_t outq_max;
 	uint64_t created_ms, last_rx_ms, last_echo_ms, last_rekey_ms;
+	uint64_t echo_replies;     /* ECHO_REPLY records received */
 
 	uint8_t options;
 	uint16_t spw;

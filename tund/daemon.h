@@ -7,8 +7,9 @@
  * is non-blocking.
  *
  * Who calls whom, top to bottom, never back up: main -> ctlsock -> ocs,
- * upstream -> listener, dialer, authq, admit, rtable -> tunio -> fwd ->
- * link -> evloop.  Calls upward go through callbacks the upper module
+ * upstream -> mesh -> listener, dialer, authq, admit, rtable -> tunio ->
+ * fwd -> link -> evloop.  mesh (the member role) sits below upstream,
+ * which hands it the OCS session's member records.  Calls upward go through callbacks the upper module
  * installed (link_ops, listener and dialer callbacks, authq's done).
  */
 #ifndef OSTPD_DAEMON_H
@@ -27,6 +28,7 @@
 #include "link.h"
 #include "listener.h"
 #include "members.h"
+#include "mesh.h"
 #include "ostp.h"
 #include "prefix.h"
 #include "rtnl.h"
@@ -80,6 +82,8 @@ struct tunio {
 	struct counters ctr;
 	uint8_t *pkt;                    /* virtio-net header + TUN_PKT_MAX bytes */
 	uint8_t *seg;                    /* one segment cut from a GSO packet */
+	/* told of every packet the fallback (the OCS) takes; may be NULL */
+	void (*relayed)(struct ostpd *d, int family, const uint8_t *dst);
 };
 
 /* A session the server accepted. */
@@ -134,6 +138,7 @@ struct ostpd {
 	bool is_server, is_client;
 	struct server srv;
 	struct client cli;
+	struct mesh *mesh;               /* the member role (mesh.c), or NULL */
 
 	/* prefixes given to a user's sessions by `ostpctl route add ... user` */
 	struct runtime_route *routes;

@@ -11,6 +11,9 @@ const struct fwd_policy fwd_policy_member = {
 const struct fwd_policy fwd_policy_member_relay = {
 	.check_source = true, .lookup_dest = true, .may_relay = true,
 };
+const struct fwd_policy fwd_policy_mesh = {
+	.check_source = true, .lookup_dest = false, .may_relay = false,
+};
 const struct fwd_policy fwd_policy_upstream = {
 	.check_source = false, .lookup_dest = false, .may_relay = false,
 };
@@ -69,7 +72,7 @@ struct link *fwd_owner(const struct fwd *f, int family, const uint8_t *addr)
 
 static bool usable(const struct link *k)
 {
-	return k && link_up(k);
+	return k && link_up(k) && !k->standby;
 }
 
 struct fwd_decision fwd_from_tun(const struct fwd *f, const uint8_t *pkt, size_t len)

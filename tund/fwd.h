@@ -33,6 +33,9 @@ struct fwd_policy {
  * members only with the RELAY permission. */
 extern const struct fwd_policy fwd_policy_member;
 extern const struct fwd_policy fwd_policy_member_relay;
+/* A mesh link: its sources are the member's prefixes, and what it sends
+ * is for us (members do not relay for each other). */
+extern const struct fwd_policy fwd_policy_mesh;
 /* The server seen from a client: everything it sends goes to the TUN. */
 extern const struct fwd_policy fwd_policy_upstream;
 

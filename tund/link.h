@@ -75,6 +75,8 @@ struct link {
 	bool connecting;                 /* non-blocking connect pending */
 	bool dead;
 	bool shedding;                   /* held the TUN too long: drop until drained */
+	bool standby;                    /* authenticated, not yet trusted with traffic (a
+					  * mesh link being probed): forwarding passes it by */
 	uint64_t created_ms, established_ms;
 	uint16_t spw;
 	struct counters ctr;

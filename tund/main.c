@@ -80,8 +80,8 @@ static int load_identity(struct ostpd *d)
 	char err[256];
 	int rc;
 
-	/* the server proves it; a mesh member will too */
-	if (!d->is_server)
+	/* the server proves it, and so does a mesh member */
+	if (!d->is_server && !(d->is_client && d->cfg.client.mesh))
 		return 0;
 	rc = identity_load(d->cfg.identity_key, d->id_pk, d->id_sk, err, sizeof(err));
 	if (rc < 0) {
@@ -182,6 +182,8 @@ static int start(struct ostpd *d)
 		return rc;
 	if (d->is_client && (rc = upstream_start(d)) < 0)
 		return rc;
+	if (d->is_client && d->cfg.client.mesh && (rc = mesh_start(d)) < 0)
+		return rc;
 	if ((rc = setup_interface(d)) < 0)
 		return rc;
 	return ctl_open(d);
@@ -198,6 +200,7 @@ static void shutdown_all(struct ostpd *d)
 		ocs_free(d);
 	if (d->is_client)
 		upstream_stop(d);
+	mesh_free(d);
 	ctl_close(d);
 	tun_close(d);
 	rtnl_close(&d->rtnl);

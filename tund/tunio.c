@@ -107,6 +107,15 @@ static void remember(struct link **touched, size_t *n, struct link *k)
 	touched[(*n)++] = k;
 }
 
+static void tell_relayed(struct ostpd *d, const uint8_t *pkt, size_t len)
+{
+	const uint8_t *src, *dst;
+	int family;
+
+	if (packet_addrs(pkt, len, &family, &src, &dst))
+		d->tun.relayed(d, family, dst);
+}
+
 static void on_readable(struct ev_watch *w, uint32_t events)
 {
 	struct tunio *tun = (struct tunio *)((char *)w - offsetof(struct tunio, w));
@@ -133,6 +142,8 @@ static void on_readable(struct ev_watch *w, uint32_t events)
 			tun->ctr.drop_noroute++;
 			continue;
 		}
+		if (fd.to == d->fwd.fallback && tun->relayed)
+			tell_relayed(d, tun->pkt + OSTP_VNET_HDR_LEN, (size_t)n - OSTP_VNET_HDR_LEN);
 		send_to(d, fd.to, tun->pkt, (size_t)n);
 		/* one write per session per batch, not per packet */
 		remember(touched, &n_touched, fd.to);

@@ -73,6 +73,8 @@ static int make_session(struct ostpd *d, const char *endpoint, ostp_session **s)
 
 	if (cl->peers)
 		cc.options |= OSTP_OPT_P;
+	if (cl->mesh)
+		cc.identity_sk = d->id_sk;   /* a member proves its key (option I) */
 	if (cl->username[0]) {
 		/* read_password() writes only a whole valid password, so a bad
 		 * file leaves the one read at start-up in place; after the
@@ -221,6 +223,15 @@ static void cli_event(struct link *k, const struct ostp_event *ev)
 		k->policy = &fwd_policy_upstream;
 		d->fwd.fallback = k;
 		log_info("%s: tunnel up, spw 0x%04x", k->endpoint, ev->spw);
+		if (d->mesh && (ev->spw & OSTP_SPW_MESH))
+			mesh_ocs_up(d, k);
+		else if (d->mesh)
+			log_warn("%s: the server did not grant mesh: no member list, no direct links",
+				 k->endpoint);
+		break;
+	case OSTP_EV_MEMBER:
+		if (d->mesh)
+			mesh_ocs_member(d, ev->member);
 		break;
 	case OSTP_EV_CONFIG:
 		apply_config(d, ev->config);
@@ -246,6 +257,7 @@ static void cli_close(struct link *k, const char *why)
 	fwd_forget(&d->fwd, k);
 	if (upstream_is(d, k)) {
 		d->cli.link = NULL;
+		mesh_ocs_down(d);
 		if (!d->loop.quit)
 			dial_lost(&d->cli.dial, why);
 		else

@@ -29,6 +29,7 @@ static struct load {
 	int mtu_line;
 	int server_seen;
 	int client_seen;
+	int mesh_seen;
 } *ld;
 
 static const struct {
@@ -333,6 +334,14 @@ static const struct {
 	{ "dead_after", 2, 86400 },
 	{ "reconnect_min", 1, 3600 },
 	{ "reconnect_max", 1, 86400 },
+	{ "keepalive_ms", 100, 3600000 },
+	{ "dead_ms", 200, 86400000 },
+	{ "handshake_ms", 500, 300000 },
+	{ "dial_delay_ms", 0, 600000 },
+	{ "redial_max", 1, 3600 },
+	{ "idle_timeout", 0, 86400 * 30 },
+	{ "max_links", 1, 4096 },
+	{ "list_max_age", 0, 86400 * 30 },
 };
 
 static int cb_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
@@ -440,6 +449,21 @@ static int client_done(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+static int mesh_done(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *m = last_sec(opt);
+
+	if (ld && ld->mesh_seen++) {
+		cfg_error(cfg, "mesh: section given twice");
+		return -1;
+	}
+	if (cfg_getint(m, "dead_ms") <= cfg_getint(m, "keepalive_ms")) {
+		cfg_error(cfg, "mesh: dead_ms must be longer than keepalive_ms");
+		return -1;
+	}
+	return 0;
+}
+
 static int user_done(cfg_t *cfg, cfg_opt_t *opt)
 {
 	return check_title(cfg, "user", cfg_title(last_sec(opt)));
@@ -498,6 +522,20 @@ static cfg_opt_t server_opts[] = {
 	CFG_END()
 };
 
+static cfg_opt_t mesh_opts[] = {
+	CFG_STR_LIST_CB("listen", NULL, CFGF_NONE, cb_endpoint),
+	CFG_STR_CB("announce", NULL, CFGF_NODEFAULT, cb_endpoint),
+	CFG_INT_CB("keepalive_ms", 500, CFGF_NONE, cb_int),
+	CFG_INT_CB("dead_ms", 2000, CFGF_NONE, cb_int),
+	CFG_INT_CB("handshake_ms", 3000, CFGF_NONE, cb_int),
+	CFG_INT_CB("dial_delay_ms", 2000, CFGF_NONE, cb_int),
+	CFG_INT_CB("redial_max", 5, CFGF_NONE, cb_int),
+	CFG_INT_CB("idle_timeout", 0, CFGF_NONE, cb_int),
+	CFG_INT_CB("max_links", 64, CFGF_NONE, cb_int),
+	CFG_INT_CB("list_max_age", 600, CFGF_NONE, cb_int),
+	CFG_END()
+};
+
 static cfg_opt_t client_opts[] = {
 	CFG_STR_CB("server", NULL, CFGF_NODEFAULT, cb_endpoint),
 	CFG_STR_CB("server_key", NULL, CFGF_NODEFAULT, cb_key),
@@ -514,6 +552,7 @@ static cfg_opt_t client_opts[] = {
 	CFG_INT_CB("reconnect_min", 1, CFGF_NONE, cb_int),
 	CFG_INT_CB("reconnect_max", 60, CFGF_NONE, cb_int),
 	CFG_STR_LIST_CB("routes", NULL, CFGF_NONE, cb_network),
+	CFG_SEC("mesh", mesh_opts, CFGF_NONE),
 	CFG_END()
 };
 
@@ -654,6 +693,36 @@ static bool convert_server(cfg_t *s, struct ostpd_server *out)
 	return true;
 }
 
+static bool convert_mesh(cfg_t *m, struct ostpd_client *out)
+{
+	struct ostpd_mesh *o = &out->m;
+	size_t n = cfg_size(m, "listen");
+	const char *announce = cfg_getstr(m, "announce");
+
+	out->mesh = true;
+	out->spw |= OSTP_SPW_MESH;
+	o->keepalive_ms = (unsigned)cfg_getint(m, "keepalive_ms");
+	o->dead_ms = (unsigned)cfg_getint(m, "dead_ms");
+	o->handshake_ms = (unsigned)cfg_getint(m, "handshake_ms");
+	o->dial_delay_ms = (unsigned)cfg_getint(m, "dial_delay_ms");
+	o->redial_max = (unsigned)cfg_getint(m, "redial_max");
+	o->idle_timeout = (unsigned)cfg_getint(m, "idle_timeout");
+	o->max_links = (unsigned)cfg_getint(m, "max_links");
+	o->list_max_age = (unsigned)cfg_getint(m, "list_max_age");
+	o->have_announce = announce != NULL;
+	if (announce)
+		get_endpoint(announce, &o->announce);
+	if (n == 0)
+		return true;
+	o->listen = calloc(n, sizeof(*o->listen));
+	if (!o->listen)
+		return false;
+	o->n_listen = n;
+	for (size_t i = 0; i < n; i++)
+		get_endpoint(cfg_getnstr(m, "listen", (unsigned)i), &o->listen[i]);
+	return true;
+}
+
 static bool convert_client(cfg_t *c, struct ostpd_client *out)
 {
 	const char *key = cfg_getstr(c, "server_key");
@@ -671,6 +740,8 @@ static bool convert_client(cfg_t *c, struct ostpd_client *out)
 	out->dead_after = (unsigned)cfg_getint(c, "dead_after");
 	out->reconnect_min = (unsigned)cfg_getint(c, "reconnect_min");
 	out->reconnect_max = (unsigned)cfg_getint(c, "reconnect_max");
+	if (ld->mesh_seen && !convert_mesh(cfg_getsec(c, "mesh"), out))
+		return false;
 	return dup_str(&out->known_hosts, cfg_getstr(c, "known_hosts")) &&
 	       dup_str(&out->password_file, cfg_getstr(c, "password_file")) &&
 	       get_prefixes(c, "routes", &out->routes, &out->n_routes);
@@ -857,6 +928,7 @@ int config_load(struct ostpd_config *out, const char *path, char *errbuf,
 	cfg_set_validate_func(cfg, "server", server_done);
 	cfg_set_validate_func(cfg, "server|user", user_done);
 	cfg_set_validate_func(cfg, "client", client_done);
+	cfg_set_validate_func(cfg, "client|mesh", mesh_done);
 	cfg_set_validate_func(cfg, "peer", peer_done);
 
 	/* libconfuse accepts a file that ends inside a section */
@@ -1035,6 +1107,29 @@ static void print_server(FILE *fp, const struct ostpd_server *s)
 	fprintf(fp, "}\n");
 }
 
+static void print_mesh(FILE *fp, const struct ostpd_mesh *m)
+{
+	char buf[ENDPOINT_STRLEN];
+
+	fprintf(fp, "\tmesh {\n\t\tlisten = {");
+	for (size_t i = 0; i < m->n_listen; i++)
+		fprintf(fp, "%s\"%s\"", i ? ", " : " ",
+			endpoint_format((const struct sockaddr *)&m->listen[i].addr,
+					buf, sizeof(buf)));
+	fprintf(fp, " }\n");
+	if (m->have_announce)
+		put_endpoint(fp, 2, "announce", &m->announce);
+	put_uint(fp, 2, "keepalive_ms", m->keepalive_ms);
+	put_uint(fp, 2, "dead_ms", m->dead_ms);
+	put_uint(fp, 2, "handshake_ms", m->handshake_ms);
+	put_uint(fp, 2, "dial_delay_ms", m->dial_delay_ms);
+	put_uint(fp, 2, "redial_max", m->redial_max);
+	put_uint(fp, 2, "idle_timeout", m->idle_timeout);
+	put_uint(fp, 2, "max_links", m->max_links);
+	put_uint(fp, 2, "list_max_age", m->list_max_age);
+	fprintf(fp, "\t}\n");
+}
+
 static void print_client(FILE *fp, const struct ostpd_client *c)
 {
 	fprintf(fp, "client {\n");
@@ -1053,6 +1148,8 @@ static void print_client(FILE *fp, const struct ostpd_client *c)
 	put_uint(fp, 1, "reconnect_min", c->reconnect_min);
 	put_uint(fp, 1, "reconnect_max", c->reconnect_max);
 	put_prefixes(fp, 1, "routes", c->routes, c->n_routes);
+	if (c->mesh)
+		print_mesh(fp, &c->m);
 	fprintf(fp, "}\n");
 }
 
@@ -1103,6 +1200,7 @@ void config_free(struct ostpd_config *c)
 	free(c->client.known_hosts);
 	free(c->client.password_file);
 	free(c->client.routes);
+	free(c->client.m.listen);
 	for (size_t i = 0; i < c->n_peers; i++)
 		free(c->peers[i].allowed_ips);
 	free(c->peers);

@@ -61,6 +61,23 @@ struct ostpd_server {
 	size_t n_users;
 };
 
+/* The member role (client with a mesh section): direct links to the
+ * other members the OCS vouches for (tund/mesh.c). */
+struct ostpd_mesh {
+	struct endpoint *listen;              /* where members dial us; none: dial only */
+	size_t n_listen;
+	bool have_announce;                   /* else: the address the OCS sees, first listen port */
+	struct endpoint announce;
+	unsigned keepalive_ms;                /* a link's silence before it is probed */
+	unsigned dead_ms;                     /* ... and before it is given up */
+	unsigned handshake_ms;
+	unsigned dial_delay_ms;               /* the higher key waits this long for the lower's dial */
+	unsigned redial_max;                  /* seconds: the longest wait between dials */
+	unsigned idle_timeout;                /* seconds without packets before a link closes; 0 never */
+	unsigned max_links;
+	unsigned list_max_age;                /* seconds the list is used without the OCS */
+};
+
 struct ostpd_client {
 	struct endpoint server;
 	bool have_server_key;
@@ -78,6 +95,8 @@ struct ostpd_client {
 	unsigned reconnect_max;
 	struct prefix *routes;                /* network prefixes */
 	size_t n_routes;
+	bool mesh;                            /* a mesh section: this client is a member */
+	struct ostpd_mesh m;
 };
 
 struct ostpd_peer {

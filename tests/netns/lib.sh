@@ -339,17 +339,22 @@ write_server_conf() {
 }
 
 # write_client_conf FILE NAME [key=value...]: keys user (default NAME),
-# pwfile (default $T_DIR/USER.pw), server, server_key.
+# pwfile (default $T_DIR/USER.pw), server, server_key; identity (an
+# identity key file) and mesh (the lines of a mesh section: the client is
+# a mesh member).
 write_client_conf() {
 	local f=$1 name=$2 kv
 	shift 2
 	local user=$name server=$SRV_UNDERLAY:$SRV_PORT key=$SERVER_KEY pwfile=
+	local identity= mesh=
 	for kv in "$@"; do
 		case $kv in
 		user=*) user=${kv#user=} ;;
 		pwfile=*) pwfile=${kv#pwfile=} ;;
 		server=*) server=${kv#server=} ;;
 		server_key=*) key=${kv#server_key=} ;;
+		identity=*) identity=${kv#identity=} ;;
+		mesh=*) mesh=${kv#mesh=} ;;
 		*) fail "write_client_conf: unknown $kv" ;;
 		esac
 	done
@@ -360,7 +365,9 @@ write_client_conf() {
 		user_name = ""
 		log_level = "debug"
 		control_dir = "$T_DIR/run-$name"
+		${identity:+identity_key = \"$identity\"}
 		client {
+		  ${mesh:+mesh { $mesh \}}
 		  server = "$server"
 		  server_key = "$key"
 		  username = "$user"
