@@ -27,6 +27,8 @@ struct mesh_link {
 	unsigned probes_sent;
 	uint64_t echo_base;
 	struct timer probe;
+	bool verdict_pending;            /* its key is not listed yet: waiting for the OCS */
+	uint8_t key[32];                 /* the key it proved, while pending */
 };
 
 struct mesh {
@@ -276,38 +278,78 @@ static void on_refused_window(struct timer *t, uint64_t now)
 	m->refused = 0;
 }
 
-/* The dialer proved key: a member, or refused.  A key not on the list
- * is logged once per 10 s window and summed up after, as anyone who can
- * reach the listener can try. */
-static void on_client_key(struct mesh_link *ml, const uint8_t key[32])
+static void refuse_key(struct mesh_link *ml, const uint8_t key[32])
 {
 	struct mesh *m = ml->d->mesh;
 	struct link *k = &ml->k;
-	struct mesh_peer *p = meshlist_find(&m->list, key);
 	char b64[IDENTITY_B64_LEN];
 
-	if (p && list_fresh(m) && !p->link && !p->out &&
-	    links_in_use(m) >= conf(m)->max_links) {
+	key_to_base64(b64, key);
+	if (!timer_pending(&m->refused_window)) {
+		log_warn("mesh: %s: key %s is not on the member list%s: refused", k->endpoint, b64,
+			 list_fresh(m) ? "" : " (the list is too old)");
+		ev_timer_set(&m->d->loop, &m->refused_window, now_of(m) + 10000);
+	} else {
+		m->refused++;
+	}
+	ostp_server_identity_reply(k->s, false);
+	link_close(k, OSTP_CLOSE_NOT_MEMBER, "not a member");
+}
+
+/* The verdict on a dialer whose key is (now) on the list. */
+static void accept_key(struct mesh_link *ml, struct mesh_peer *p)
+{
+	struct mesh *m = ml->d->mesh;
+	struct link *k = &ml->k;
+
+	ml->verdict_pending = false;
+	ev_timer_cancel(&m->d->loop, &ml->probe);
+	if (!p->link && !p->out && links_in_use(m) >= conf(m)->max_links) {
 		ostp_server_identity_reply(k->s, true);
 		link_close(k, OSTP_CLOSE_RESOURCE, "mesh link cap reached");
-		return;
-	}
-	if (!p || !list_fresh(m)) {
-		key_to_base64(b64, key);
-		if (!timer_pending(&m->refused_window)) {
-			log_warn("mesh: %s: key %s is not on the member list%s: refused", k->endpoint,
-				 b64, list_fresh(m) ? "" : " (the list is too old)");
-			ev_timer_set(&m->d->loop, &m->refused_window, now_of(m) + 10000);
-		} else {
-			m->refused++;
-		}
-		ostp_server_identity_reply(k->s, false);
-		link_close(k, OSTP_CLOSE_NOT_MEMBER, "not a member");
 		return;
 	}
 	ml->peer = p;
 	snprintf(k->user, sizeof(k->user), "%s", p->name);
 	ostp_server_identity_reply(k->s, true);
+	/* input held while the verdict was pending is read now */
+	link_feed(k, NULL, 0);
+}
+
+static void on_verdict_timeout(struct timer *t, uint64_t now)
+{
+	struct mesh_link *ml = (struct mesh_link *)((char *)t - offsetof(struct mesh_link, probe));
+
+	(void)now;
+	if (ml->verdict_pending && !ml->k.dead) {
+		ml->verdict_pending = false;
+		refuse_key(ml, ml->key);
+	}
+}
+
+/* The dialer proved key: a member, or refused.  A member that has just
+ * joined dials as soon as it has the list, which may be before the OCS's
+ * record of it reaches us: while the OCS session is up, an unknown key
+ * waits up to MESH_VERDICT_WAIT_MS for it.  A key not on the list is
+ * logged once per 10 s window and summed up after, as anyone who can
+ * reach the listener can try. */
+static void on_client_key(struct mesh_link *ml, const uint8_t key[32])
+{
+	struct mesh *m = ml->d->mesh;
+	struct mesh_peer *p = meshlist_find(&m->list, key);
+
+	if (p && list_fresh(m)) {
+		accept_key(ml, p);
+		return;
+	}
+	if (!p && m->ocs && link_up(m->ocs)) {
+		ml->verdict_pending = true;
+		memcpy(ml->key, key, 32);
+		ml->probe.fn = on_verdict_timeout;
+		ev_timer_set(&m->d->loop, &ml->probe, now_of(m) + MESH_VERDICT_WAIT_MS);
+		return;
+	}
+	refuse_key(ml, key);
 }
 
 static void install_prefixes(struct mesh *m, struct mesh_peer *p, struct link *k)
@@ -694,6 +736,20 @@ void mesh_ocs_down(struct ostpd *d)
 		log_info("mesh: the OCS is gone: links stay up; new ones for %u s", conf(m)->list_max_age);
 }
 
+/* p was just listed: a dialer with its key waiting for a verdict is
+ * accepted. */
+static void answer_pending(struct mesh *m, struct mesh_peer *p)
+{
+	struct link *k, *next;
+
+	for (k = m->d->links.head; k; k = next) {
+		next = k->next;
+		if (k->ops == &mesh_ops && ml_of(k)->verdict_pending && !k->dead &&
+		    sodium_memcmp(ml_of(k)->key, p->key, 32) == 0)
+			accept_key(ml_of(k), p);
+	}
+}
+
 static void log_member(const struct mesh_peer *p, const char *what)
 {
 	char key[12];
@@ -729,6 +785,7 @@ void mesh_ocs_member(struct ostpd *d, const struct ostp_member *mr)
 		p->delay.fn = on_delay;
 		learn_peer_prefixes(m, p);
 		log_member(p, "listed");
+		answer_pending(m, p);
 		consider(m, p);
 		return;
 	case MESHLIST_CHANGED:
