@@ -15,10 +15,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "endpoint.h"
 #include "evloop.h"
 
-#define MAX_LISTEN      8
+#define MAX_LISTEN      CONFIG_LISTEN_MAX   /* config.h */
 /* How long the listeners rest when no descriptor can be had at all. */
 #define ACCEPT_PAUSE_MS 100
 #define ACCEPT_BATCH    64

@@ -45,6 +45,7 @@ struct mesh {
 	uint16_t spw;                    /* what mesh links carry */
 	struct timer refused_window;     /* one line per window for refused keys */
 	unsigned refused;
+	bool apply_err_logged;
 };
 
 static void mesh_event(struct link *k, const struct ostp_event *ev);
@@ -774,7 +775,9 @@ void mesh_ocs_member(struct ostpd *d, const struct ostp_member *mr)
 	snprintf(old_ep, sizeof(old_ep), "%s", known ? known->ep_text : "");
 	err = meshlist_apply(&m->list, mr, &p, &change);
 	if (err) {
-		log_warn("mesh: member record not applied: %s", strerror(-err));
+		if (!m->apply_err_logged)
+			log_warn("mesh: member record not applied: %s (logged once)", strerror(-err));
+		m->apply_err_logged = true;
 		return;
 	}
 	switch (change) {
@@ -823,6 +826,11 @@ void mesh_relayed(struct ostpd *d, int family, const uint8_t *dst)
 		p->delay_passed = true;   /* the side with traffic dials */
 	}
 	consider(m, p);
+}
+
+bool mesh_is_link(const struct link *k)
+{
+	return k->ops == &mesh_ops;
 }
 
 size_t mesh_peer_count(const struct ostpd *d)

@@ -80,6 +80,9 @@ void mesh_ocs_down(struct ostpd *d);
  * want of traffic (or was capped) is dialed again. */
 void mesh_relayed(struct ostpd *d, int family, const uint8_t *dst);
 
+/* k is a link to (or from) another member. */
+bool mesh_is_link(const struct link *k);
+
 size_t mesh_peer_count(const struct ostpd *d);
 /* The i-th member, 0 <= i < mesh_peer_count(); false past the end. */
 bool mesh_peer_get(const struct ostpd *d, size_t i, struct mesh_peer_info *out);

@@ -20,8 +20,9 @@
 #include "timerq.h"
 
 /* Entries a member keeps at most: the OCS is trusted, but memory a
- * peer can fill is bounded all the same. */
-#define MESHLIST_MAX 16384
+ * peer can fill is bounded all the same.  As many as an OCS lists in
+ * peer blocks (MAX_PEERS); lookups scan the list. */
+#define MESHLIST_MAX 4096
 
 struct mesh;
 struct mesh_link;

@@ -403,6 +403,10 @@ static int server_done(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "server: listen needs at least one endpoint");
 		return -1;
 	}
+	if (cfg_size(s, "listen") > CONFIG_LISTEN_MAX) {
+		cfg_error(cfg, "server: listen takes at most %d endpoints", CONFIG_LISTEN_MAX);
+		return -1;
+	}
 	return 0;
 }
 
@@ -455,6 +459,10 @@ static int mesh_done(cfg_t *cfg, cfg_opt_t *opt)
 
 	if (ld && ld->mesh_seen++) {
 		cfg_error(cfg, "mesh: section given twice");
+		return -1;
+	}
+	if (cfg_size(m, "listen") > CONFIG_LISTEN_MAX) {
+		cfg_error(cfg, "mesh: listen takes at most %d endpoints", CONFIG_LISTEN_MAX);
 		return -1;
 	}
 	if (cfg_getint(m, "dead_ms") <= cfg_getint(m, "keepalive_ms")) {

@@ -24,6 +24,10 @@ enum ostpd_log_level {
 	OSTPD_LOG_DEBUG, OSTPD_LOG_INFO, OSTPD_LOG_WARN, OSTPD_LOG_ERROR,
 };
 
+/* Listening endpoints of one server or mesh section at most (ostpd's
+ * listener takes this many). */
+#define CONFIG_LISTEN_MAX 8
+
 struct ostpd_user {
 	char name[OSTP_USER_MAX + 1];
 	struct prefix addr[OSTP_CONFIG_ADDR_MAX];  /* pushed to the client */

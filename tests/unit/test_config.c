@@ -21,6 +21,8 @@
 #define KEY_A "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg="
 #define KEY_B "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc="
 
+#define CLIENT_HEAD "client {\n\tserver = \"198.18.0.1:7000\"\n"
+
 static char tmpdir[PATH_MAX];
 
 static const char *write_conf(const char *name, const char *text)
@@ -258,6 +260,90 @@ START_TEST(client_defaults)
 	ck_assert_uint_eq(c.client.reconnect_min, 1);
 	ck_assert_uint_eq(c.client.reconnect_max, 60);
 	ck_assert_uint_eq(c.client.n_routes, 0);
+	ck_assert(!c.client.mesh);
+	ck_assert_uint_eq(c.client.spw & OSTP_SPW_MESH, 0);
+	ck_assert_uint_eq(c.client.m.n_listen, 0);
+	ck_assert_ptr_null(c.client.m.listen);
+	config_free(&c);
+}
+END_TEST
+
+#define MESH_HEAD CLIENT_HEAD "\tserver_key = \"" KEY_A "\"\n"
+
+START_TEST(mesh_defaults)
+{
+	struct ostpd_config c;
+
+	load_ok(&c, MESH_HEAD "\tmesh {\n\t}\n}\n");
+	ck_assert(c.has_client);
+	ck_assert(c.client.mesh);
+	/* the section asks for the permission; the other bits stay the default */
+	ck_assert_uint_eq(c.client.spw, OSTP_SPW_CONFIG | OSTP_SPW_IPV4 |
+			  OSTP_SPW_IPV6 | OSTP_SPW_MESH);
+	ck_assert_uint_eq(c.client.m.n_listen, 0);
+	ck_assert(!c.client.m.have_announce);
+	ck_assert_uint_eq(c.client.m.keepalive_ms, 500);
+	ck_assert_uint_eq(c.client.m.dead_ms, 2000);
+	ck_assert_uint_eq(c.client.m.handshake_ms, 3000);
+	ck_assert_uint_eq(c.client.m.dial_delay_ms, 2000);
+	ck_assert_uint_eq(c.client.m.redial_max, 5);
+	ck_assert_uint_eq(c.client.m.idle_timeout, 0);
+	ck_assert_uint_eq(c.client.m.max_links, 64);
+	ck_assert_uint_eq(c.client.m.list_max_age, 600);
+	config_free(&c);
+}
+END_TEST
+
+static const char mesh_conf[] =
+	"identity_key = \"/etc/ostp/member.key\"\n"
+	"client {\n"
+	"	server = \"198.18.0.1:7000\"\n"
+	"	server_key = \"" KEY_A "\"\n"
+	"	spw = { \"ipv4\", \"relay\" }\n"
+	"	mesh {\n"
+	"		listen = { \"198.18.0.2:7201\", \"[fd00::2]:7202\" }\n"
+	"		announce = \"[fd00::99]:7300\"\n"
+	"		keepalive_ms = 250\n"
+	"		dead_ms = 1000\n"
+	"		handshake_ms = 4000\n"
+	"		dial_delay_ms = 0\n"
+	"		redial_max = 30\n"
+	"		idle_timeout = 120\n"
+	"		max_links = 8\n"
+	"		list_max_age = 0\n"
+	"	}\n"
+	"}\n";
+
+START_TEST(mesh_full)
+{
+	struct ostpd_config c;
+
+	load_ok(&c, mesh_conf);
+	ck_assert_str_eq(c.identity_key, "/etc/ostp/member.key");
+	ck_assert(c.client.mesh);
+	ck_assert_uint_eq(c.client.spw, OSTP_SPW_IPV4 | OSTP_SPW_RELAY | OSTP_SPW_MESH);
+	ck_assert_uint_eq(c.client.m.n_listen, 2);
+	check_endpoint(&c.client.m.listen[0], "198.18.0.2:7201");
+	check_endpoint(&c.client.m.listen[1], "[fd00::2]:7202");
+	ck_assert(c.client.m.have_announce);
+	check_endpoint(&c.client.m.announce, "[fd00::99]:7300");
+	ck_assert_uint_eq(c.client.m.keepalive_ms, 250);
+	ck_assert_uint_eq(c.client.m.dead_ms, 1000);
+	ck_assert_uint_eq(c.client.m.handshake_ms, 4000);
+	ck_assert_uint_eq(c.client.m.dial_delay_ms, 0);
+	ck_assert_uint_eq(c.client.m.redial_max, 30);
+	ck_assert_uint_eq(c.client.m.idle_timeout, 120);
+	ck_assert_uint_eq(c.client.m.max_links, 8);
+	ck_assert_uint_eq(c.client.m.list_max_age, 0);
+	config_free(&c);
+
+	/* "mesh" in the client's own spw list is the same bit, once */
+	load_ok(&c, MESH_HEAD "\tspw = { \"ipv4\", \"mesh\" }\n\tmesh {\n"
+		    "\t\tannounce = \"198.18.0.2:7201\"\n\t}\n}\n");
+	ck_assert_uint_eq(c.client.spw, OSTP_SPW_IPV4 | OSTP_SPW_MESH);
+	ck_assert_uint_eq(c.client.m.n_listen, 0);
+	ck_assert(c.client.m.have_announce);
+	check_endpoint(&c.client.m.announce, "198.18.0.2:7201");
 	config_free(&c);
 }
 END_TEST
@@ -346,6 +432,23 @@ static void eq_client(const struct ostpd_client *a, const struct ostpd_client *b
 	ck_assert_uint_eq(a->reconnect_max, b->reconnect_max);
 	ck_assert_uint_eq(a->n_routes, b->n_routes);
 	eq_prefixes(a->routes, b->routes, a->n_routes);
+	ck_assert_int_eq(a->mesh, b->mesh);
+	if (a->mesh) {
+		ck_assert_uint_eq(a->m.n_listen, b->m.n_listen);
+		for (size_t i = 0; i < a->m.n_listen; i++)
+			eq_endpoint(&a->m.listen[i], &b->m.listen[i]);
+		ck_assert_int_eq(a->m.have_announce, b->m.have_announce);
+		if (a->m.have_announce)
+			eq_endpoint(&a->m.announce, &b->m.announce);
+		ck_assert_uint_eq(a->m.keepalive_ms, b->m.keepalive_ms);
+		ck_assert_uint_eq(a->m.dead_ms, b->m.dead_ms);
+		ck_assert_uint_eq(a->m.handshake_ms, b->m.handshake_ms);
+		ck_assert_uint_eq(a->m.dial_delay_ms, b->m.dial_delay_ms);
+		ck_assert_uint_eq(a->m.redial_max, b->m.redial_max);
+		ck_assert_uint_eq(a->m.idle_timeout, b->m.idle_timeout);
+		ck_assert_uint_eq(a->m.max_links, b->m.max_links);
+		ck_assert_uint_eq(a->m.list_max_age, b->m.list_max_age);
+	}
 }
 
 static void eq_config(const struct ostpd_config *a, const struct ostpd_config *b)
@@ -385,6 +488,9 @@ static const char *const roundtrip_confs[] = {
 	/* Strings that need escaping, and a list emptied on purpose. */
 	"user_name = \"\"\ncontrol_dir = \"/a b/\\\"c\\\\d\\$e\"\n"
 	"server {\n spw = {}\n}\n",
+	mesh_conf,
+	/* a member that only dials, everything else its default */
+	MESH_HEAD "\tmesh {}\n}\n",
 };
 
 START_TEST(print_roundtrip)
@@ -428,8 +534,6 @@ struct bad {
 	int line;
 	const char *msg;   /* expected after "file:line: " */
 };
-
-#define CLIENT_HEAD "client {\n\tserver = \"198.18.0.1:7000\"\n"
 
 static const struct bad bad_confs[] = {
 	/* values, reported on the value's own line */
@@ -514,6 +618,38 @@ static const struct bad bad_confs[] = {
 	  "user_name: 'no:body' is not a valid user name" },
 	{ "server {\n\tmax_sessions = 0\n}\n", 2,
 	  "server: max_sessions: 0 is outside 1..1000000" },
+	/* the mesh section */
+	{ MESH_HEAD "\tmesh {\n\t\tkeepalive_ms = 2000\n\t}\n}\n", 6,
+	  "mesh: dead_ms must be longer than keepalive_ms" },
+	{ MESH_HEAD "\tmesh {\n\t\tkeepalive_ms = 1000\n\t\tdead_ms = 999\n\t}\n}\n", 7,
+	  "mesh: dead_ms must be longer than keepalive_ms" },
+	{ MESH_HEAD "\tmesh {\n\t\tlisten = { \"198.18.0.2:7201\",\n"
+	  "\t\t\t\"198.18.0.2\" }\n\t}\n}\n", 6,
+	  "mesh: listen: '198.18.0.2' is not a numeric address:port" },
+	{ MESH_HEAD "\tmesh {\n\t\tannounce = \"member.example:7201\"\n\t}\n}\n", 5,
+	  "mesh: announce: 'member.example:7201' is not a numeric address:port" },
+	{ MESH_HEAD "\tmesh {\n\t\tkeepalive_ms = 99\n\t}\n}\n", 5,
+	  "mesh: keepalive_ms: 99 is outside 100..3600000" },
+	{ MESH_HEAD "\tmesh {\n\t\tdead_ms = 86400001\n\t}\n}\n", 5,
+	  "mesh: dead_ms: 86400001 is outside 200..86400000" },
+	{ MESH_HEAD "\tmesh {\n\t\thandshake_ms = 499\n\t}\n}\n", 5,
+	  "mesh: handshake_ms: 499 is outside 500..300000" },
+	{ MESH_HEAD "\tmesh {\n\t\tdial_delay_ms = -1\n\t}\n}\n", 5,
+	  "mesh: dial_delay_ms: -1 is outside 0..600000" },
+	{ MESH_HEAD "\tmesh {\n\t\tredial_max = 0\n\t}\n}\n", 5,
+	  "mesh: redial_max: 0 is outside 1..3600" },
+	{ MESH_HEAD "\tmesh {\n\t\tidle_timeout = 2592001\n\t}\n}\n", 5,
+	  "mesh: idle_timeout: 2592001 is outside 0..2592000" },
+	{ MESH_HEAD "\tmesh {\n\t\tmax_links = 0\n\t}\n}\n", 5,
+	  "mesh: max_links: 0 is outside 1..4096" },
+	{ MESH_HEAD "\tmesh {\n\t\tmax_links = 4097\n\t}\n}\n", 5,
+	  "mesh: max_links: 4097 is outside 1..4096" },
+	{ MESH_HEAD "\tmesh {\n\t\tlist_max_age = -5\n\t}\n}\n", 5,
+	  "mesh: list_max_age: -5 is outside 0..2592000" },
+	{ MESH_HEAD "\tmesh {\n\t}\n\tmesh {\n\t}\n}\n", 7,
+	  "mesh: section given twice" },
+	/* a mesh section belongs to a client */
+	{ "server {\n\tmesh {\n\t}\n}\n", 2, "no such option 'mesh'" },
 	/* libconfuse's own messages, with our prefix */
 	{ "server {\n\tbogus = 1\n}\n", 2, "no such option 'bogus'" },
 	{ "server {\n\trequire_auth = maybe\n}\n", 2,
@@ -588,6 +724,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, full_config);
 	tcase_add_test(tc, server_defaults);
 	tcase_add_test(tc, client_defaults);
+	tcase_add_test(tc, mesh_defaults);
+	tcase_add_test(tc, mesh_full);
 	tcase_add_test(tc, small_mtu_without_ipv6);
 	tcase_add_test(tc, environment_and_escapes);
 	tcase_add_loop_test(tc, print_roundtrip, 0,

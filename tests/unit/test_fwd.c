@@ -214,6 +214,76 @@ START_TEST(fallback_forgotten_with_its_link)
 }
 END_TEST
 
+/* A mesh link being probed (standby) owns its member's prefixes: what it
+ * sends is checked against them already, but the TUN's traffic to them
+ * keeps going through the OCS until it is trusted. */
+START_TEST(mesh_standby)
+{
+	struct link m;
+	uint8_t p[64];
+	size_t n;
+	struct fwd_decision d;
+
+	memset(&m, 0, sizeof(m));
+	m.established_ms = 1;
+	m.policy = &fwd_policy_mesh;
+	m.standby = true;
+	f.fallback = &up;
+	own("198.18.1.2/32", &m);
+	own("fd00:1::2/128", &m);
+	own("198.18.1.3/32", &a);
+
+	n = packet(p, "198.18.0.1", "198.18.1.2");
+	d = fwd_from_tun(&f, p, n);
+	ck_assert_int_eq(d.action, FWD_TO_LINK);
+	ck_assert_ptr_eq(d.to, &up);
+	n = packet(p, "fd00::1", "fd00:1::2");
+	ck_assert_ptr_eq(fwd_from_tun(&f, p, n).to, &up);
+	/* without a fallback there is nowhere to go */
+	f.fallback = NULL;
+	n = packet(p, "198.18.0.1", "198.18.1.2");
+	ck_assert_int_eq(fwd_from_tun(&f, p, n).action, FWD_DROP_NOROUTE);
+	f.fallback = &up;
+
+	/* its source check passes in standby, and what it sends is for us,
+	 * even to an address another link owns */
+	n = packet(p, "198.18.1.2", "198.18.0.1");
+	ck_assert_int_eq(fwd_from_link(&f, &m, p, n).action, FWD_TO_TUN);
+	n = packet(p, "fd00:1::2", "fd00::1");
+	ck_assert_int_eq(fwd_from_link(&f, &m, p, n).action, FWD_TO_TUN);
+	n = packet(p, "198.18.1.2", "198.18.1.3");
+	d = fwd_from_link(&f, &m, p, n);
+	ck_assert_int_eq(d.action, FWD_TO_TUN);
+	ck_assert_ptr_null(d.to);
+	/* a source that is not its member's: another link's, or nobody's */
+	n = packet(p, "198.18.1.3", "198.18.0.1");
+	ck_assert_int_eq(fwd_from_link(&f, &m, p, n).action, FWD_DROP_SOURCE);
+	n = packet(p, "198.18.9.9", "198.18.0.1");
+	ck_assert_int_eq(fwd_from_link(&f, &m, p, n).action, FWD_DROP_SOURCE);
+	n = packet(p, "fd00:1::3", "fd00::1");
+	ck_assert_int_eq(fwd_from_link(&f, &m, p, n).action, FWD_DROP_SOURCE);
+
+	/* trusted: the TUN's traffic to the member takes the link */
+	m.standby = false;
+	n = packet(p, "198.18.0.1", "198.18.1.2");
+	d = fwd_from_tun(&f, p, n);
+	ck_assert_int_eq(d.action, FWD_TO_LINK);
+	ck_assert_ptr_eq(d.to, &m);
+	n = packet(p, "fd00::1", "fd00:1::2");
+	ck_assert_ptr_eq(fwd_from_tun(&f, p, n).to, &m);
+	/* the source check is the same, and so is the rest */
+	n = packet(p, "198.18.1.3", "198.18.0.1");
+	ck_assert_int_eq(fwd_from_link(&f, &m, p, n).action, FWD_DROP_SOURCE);
+	n = packet(p, "198.18.1.2", "198.18.1.3");
+	ck_assert_int_eq(fwd_from_link(&f, &m, p, n).action, FWD_TO_TUN);
+	/* and when it dies, traffic falls back to the OCS */
+	m.dead = true;
+	n = packet(p, "198.18.0.1", "198.18.1.2");
+	ck_assert_ptr_eq(fwd_from_tun(&f, p, n).to, &up);
+	fwd_forget(&f, &m);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fwd");
@@ -228,6 +298,7 @@ int main(void)
 	tcase_add_test(tc, relay_needs_permission);
 	tcase_add_test(tc, sessions_come_and_go);
 	tcase_add_test(tc, fallback_forgotten_with_its_link);
+	tcase_add_test(tc, mesh_standby);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -663,6 +663,60 @@ START_TEST(no_family_no_data)
 }
 END_TEST
 
+/* ---- ostp_send_echo: a probe of the path on demand ------------------- */
+
+START_TEST(echo_probe)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+	uint64_t c0, s0;
+	const uint8_t *out;
+	size_t msgs;
+
+	/* not before the session is established, on either side */
+	start(&p, &cc, &sc);
+	ck_assert_int_eq(ostp_send_echo(p.c.s, p.now), OSTP_E_STATE);
+	ck_assert_int_eq(ostp_send_echo(p.s.s, p.now), OSTP_E_STATE);
+	/* nor halfway through the handshake */
+	pair_move(&p, &p.c, &p.s);
+	ck_assert(!ostp_session_established(p.s.s));
+	ck_assert_int_eq(ostp_send_echo(p.s.s, p.now), OSTP_E_STATE);
+	pair_pump(&p);
+	ck_assert(ostp_session_established(p.c.s));
+	ck_assert(ostp_session_established(p.s.s));
+	ck_assert_uint_eq(ostp_output(p.c.s, &out), 0);
+	ck_assert_uint_eq(ostp_output(p.s.s, &out), 0);
+
+	c0 = ostp_session_echo_replies(p.c.s);
+	s0 = ostp_session_echo_replies(p.s.s);
+	msgs = side_count(&p.s, OSTP_EV_MESSAGE) + side_count(&p.c, OSTP_EV_MESSAGE);
+	/* at once, whatever the keepalive timer says: nothing has been idle */
+	ck_assert_int_eq(ostp_send_echo(p.c.s, p.now), OSTP_OK);
+	ck_assert_uint_gt(ostp_output(p.c.s, &out), 0);
+	pair_pump(&p);
+	ck_assert_uint_eq(ostp_session_echo_replies(p.c.s), c0 + 1);
+	ck_assert_uint_eq(ostp_session_echo_replies(p.s.s), s0);
+	/* answered inside the library: the application sees no message */
+	ck_assert_uint_eq(side_count(&p.s, OSTP_EV_MESSAGE) +
+			  side_count(&p.c, OSTP_EV_MESSAGE), msgs);
+	ck_assert(!ostp_session_closed(p.c.s));
+	ck_assert(!ostp_session_closed(p.s.s));
+
+	/* the other way, and two at once count two */
+	ck_assert_int_eq(ostp_send_echo(p.s.s, p.now), OSTP_OK);
+	ck_assert_int_eq(ostp_send_echo(p.s.s, p.now), OSTP_OK);
+	pair_pump(&p);
+	ck_assert_uint_eq(ostp_session_echo_replies(p.s.s), s0 + 2);
+	ck_assert_uint_eq(ostp_session_echo_replies(p.c.s), c0 + 1);
+
+	/* nor after the session is closed */
+	ck_assert_int_eq(ostp_close(p.c.s, OSTP_CLOSE_NORMAL), OSTP_OK);
+	ck_assert_int_eq(ostp_send_echo(p.c.s, p.now), OSTP_E_STATE);
+	pair_free(&p);
+}
+END_TEST
+
 /* ---- check order: state (check 14) before body (check 15) ---------------- */
 
 static void established_pair(struct pair *p, uint8_t options, unsigned max_blocks)
@@ -2172,6 +2226,7 @@ Suite *session_suite(void)
 	tcase_add_test(hs, clean_close);
 	tcase_add_test(hs, cut_connection);
 	tcase_add_test(hs, timers);
+	tcase_add_test(hs, echo_probe);
 	tcase_add_test(hs, handshake_timeout);
 	tcase_add_test(tm, tamper_options);
 	tcase_add_test(tm, tamper_padding);
