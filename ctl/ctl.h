@@ -70,13 +70,16 @@ struct ctl_info {
 	uint8_t roles;          /* bit 0 server, bit 1 client */
 	char config_path[PATH_MAX];
 	char last_error[256];
+	bool have_members;      /* a mesh member: MESH_LIST has something to say */
+	uint32_t n_members;
+	char aead_engine[16];   /* "" from a daemon that does not say */
 };
 
 struct ctl_session {
 	char user[OSTP_USER_MAX + 1];
 	char endpoint[64];
 	char addrs[512];        /* ' '-separated, "" when unknown */
-	uint8_t role;           /* 0 accepted client, 1 our upstream server */
+	uint8_t role;           /* 0 accepted client, 1 our upstream server, 2 mesh link */
 	uint16_t spw;
 	uint64_t up_ms;         /* 0 = handshaking, else ms since up + 1 */
 	uint64_t rx_bytes, rx_packets, tx_bytes, tx_packets, drops;
@@ -94,6 +97,33 @@ int ctl_get_info(const char *dir, const char *ifname, struct ctl_info *info,
 /* *out is malloc'ed (free it); *n sessions. */
 int ctl_get_sessions(const char *dir, const char *ifname,
 		     struct ctl_session **out, size_t *n, char *msg, size_t msglen);
+
+/* mesh_list.c: MESH_LIST, one entry per other member of the mesh */
+enum ctl_mesh_path { CTL_PATH_DOWN, CTL_PATH_RELAY, CTL_PATH_DIRECT };
+
+struct ctl_member {
+	char name[OSTP_USER_MAX + 1];
+	bool have_key;
+	uint8_t key[32];
+	char prefixes[1024];    /* ','-separated */
+	uint8_t path;           /* enum ctl_mesh_path; a newer daemon may send more */
+	char endpoint[64];      /* the link's remote address, "" without one */
+	char listens[64];       /* where it accepts links, "" if it does not */
+	bool dialer;            /* we dialed the link */
+	uint64_t link_age_ms;   /* ms since the link was established plus one; 0 none */
+	uint64_t handshake_ms;  /* ms since the latest handshake plus one; 0 never */
+	uint32_t rtt_us;        /* 0 unknown */
+	uint64_t rx_bytes, tx_bytes, drop_source;
+	uint32_t failovers;
+	char last_error[256];
+};
+
+/* *out is malloc'ed (free it); *n members. */
+int ctl_get_members(const char *dir, const char *ifname,
+		    struct ctl_member **out, size_t *n, char *msg, size_t msglen);
+/* "direct", "relay", "down" (or "unknown" from a newer daemon). */
+const char *ctl_path_name(uint8_t path);
+
 /* The daemon is not there: no socket, or nobody listening on it. */
 bool ctl_not_running(int err);
 /* The daemon's message when it sent one, else a description of err. */

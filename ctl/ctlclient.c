@@ -55,6 +55,15 @@ static const enum mnl_attr_data_type attr_types[OSTP_CTLA_MAX + 1] = {
 	[OSTP_CTLA_CONFIG_PATH] = MNL_TYPE_NUL_STRING,
 	[OSTP_CTLA_LAST_ERROR] = MNL_TYPE_NUL_STRING,
 	[OSTP_CTLA_UP] = MNL_TYPE_U8,
+	[OSTP_CTLA_N_MEMBERS] = MNL_TYPE_U32,
+	[OSTP_CTLA_PATH] = MNL_TYPE_U8,
+	[OSTP_CTLA_LISTENS] = MNL_TYPE_NUL_STRING,
+	[OSTP_CTLA_LINK_AGE_MS] = MNL_TYPE_U64,
+	[OSTP_CTLA_HANDSHAKE_AGO_MS] = MNL_TYPE_U64,
+	[OSTP_CTLA_RTT_US] = MNL_TYPE_U32,
+	[OSTP_CTLA_FAILOVERS] = MNL_TYPE_U32,
+	[OSTP_CTLA_DIALER] = MNL_TYPE_U8,
+	[OSTP_CTLA_AEAD_ENGINE] = MNL_TYPE_NUL_STRING,
 };
 
 static int attr_cb(const struct nlattr *attr, void *data)
@@ -269,6 +278,7 @@ static int info_cb(const struct nlattr *tb[OSTP_CTLA_MAX + 1], void *ctx)
 	copy_str(in->ifname, sizeof(in->ifname), tb[OSTP_CTLA_IFNAME]);
 	copy_str(in->config_path, sizeof(in->config_path), tb[OSTP_CTLA_CONFIG_PATH]);
 	copy_str(in->last_error, sizeof(in->last_error), tb[OSTP_CTLA_LAST_ERROR]);
+	copy_str(in->aead_engine, sizeof(in->aead_engine), tb[OSTP_CTLA_AEAD_ENGINE]);
 	if ((in->have_pubkey = tb[OSTP_CTLA_PUBKEY] != NULL))
 		memcpy(in->pubkey, mnl_attr_get_payload(tb[OSTP_CTLA_PUBKEY]), 32);
 	if ((in->have_server_key = tb[OSTP_CTLA_SERVER_KEY] != NULL))
@@ -283,6 +293,8 @@ static int info_cb(const struct nlattr *tb[OSTP_CTLA_MAX + 1], void *ctx)
 		in->roles = mnl_attr_get_u8(tb[OSTP_CTLA_ROLE_FLAGS]);
 	if ((in->have_up = tb[OSTP_CTLA_UP] != NULL))
 		in->up = mnl_attr_get_u8(tb[OSTP_CTLA_UP]) != 0;
+	if ((in->have_members = tb[OSTP_CTLA_N_MEMBERS] != NULL))
+		in->n_members = mnl_attr_get_u32(tb[OSTP_CTLA_N_MEMBERS]);
 	return 0;
 }
 

@@ -212,6 +212,19 @@ static int put_status(struct ctl_client *cl, const struct nlmsghdr *req, int err
 
 /* ---- replies --------------------------------------------------------------- */
 
+/* Established links to other members: GET_SESSIONS lists them, so they
+ * count among the established sessions; nothing else keeps their number. */
+static uint32_t mesh_established(const struct ostpd *d)
+{
+	uint32_t n = 0;
+
+	if (!d->mesh)
+		return 0;
+	for (const struct link *k = d->links.head; k; k = k->next)
+		n += mesh_is_link(k) && !k->dead && k->established_ms;
+	return n;
+}
+
 static int put_info(struct ostpd *d, struct ctl_client *cl, const struct nlmsghdr *req)
 {
 	struct nlmsghdr *nlh = msg_start(cl, req, req->nlmsg_type, 0);
@@ -228,8 +241,10 @@ static int put_info(struct ostpd *d, struct ctl_client *cl, const struct nlmsghd
 			: ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 		mnl_attr_put_u16(nlh, OSTP_CTLA_LISTEN_PORT, port);
 	}
-	mnl_attr_put_u32(nlh, OSTP_CTLA_N_SESSIONS, (uint32_t)(d->srv.n_established + upstream_up(d)));
+	mnl_attr_put_u32(nlh, OSTP_CTLA_N_SESSIONS,
+			 (uint32_t)(d->srv.n_established + upstream_up(d)) + mesh_established(d));
 	mnl_attr_put_u32(nlh, OSTP_CTLA_PID, (uint32_t)getpid());
+	mnl_attr_put_strz(nlh, OSTP_CTLA_AEAD_ENGINE, ostp_aead_engine());
 	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE_FLAGS,
 			(uint8_t)((d->cfg.has_server ? 1 : 0) | (d->cfg.has_client ? 2 : 0)));
 	if (d->cfg_path)
@@ -240,6 +255,9 @@ static int put_info(struct ostpd *d, struct ctl_client *cl, const struct nlmsghd
 		if (d->cfg.client.have_server_key)
 			mnl_attr_put(nlh, OSTP_CTLA_SERVER_KEY, 32, d->cfg.client.server_key);
 	}
+	/* present even with no other member yet: it says MESH_LIST is worth asking */
+	if (d->mesh)
+		mnl_attr_put_u32(nlh, OSTP_CTLA_N_MEMBERS, (uint32_t)mesh_peer_count(d));
 	msg_end(cl, nlh);
 	return 0;
 }
@@ -272,7 +290,7 @@ static int put_session(struct ostpd *d, struct ctl_client *cl, const struct link
 		return -1;
 	mnl_attr_put_strz(nlh, OSTP_CTLA_USER, c->user);
 	mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT, c->endpoint);
-	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE, upstream_is(d, c));
+	mnl_attr_put_u8(nlh, OSTP_CTLA_ROLE, mesh_is_link(c) ? 2 : upstream_is(d, c));
 	mnl_attr_put_u16(nlh, OSTP_CTLA_SPW, c->spw);
 	mnl_attr_put_u64(nlh, OSTP_CTLA_UP_MS, c->established_ms ? now - c->established_ms + 1 : 0);
 	mnl_attr_put_u64(nlh, OSTP_CTLA_RX_BYTES, c->ctr.rx_bytes);
@@ -317,6 +335,46 @@ static int put_peer(struct ctl_client *cl, const struct daemon_peer *p)
 	mnl_attr_put(nlh, OSTP_CTLA_PUBKEY, 32, p->key);
 	mnl_attr_put_strz(nlh, OSTP_CTLA_ALLOWED, p->allowed);
 	mnl_attr_put_u8(nlh, OSTP_CTLA_ORIGIN, p->from_config ? 0 : 1);
+	msg_end(cl, nlh);
+	return 0;
+}
+
+static uint8_t path_code(enum mesh_path p)
+{
+	switch (p) {
+	case MESH_PATH_DOWN: break;
+	case MESH_PATH_RELAY: return 1;
+	case MESH_PATH_DIRECT: return 2;
+	}
+	return 0;
+}
+
+static int put_member(struct ctl_client *cl, const struct mesh_peer_info *m)
+{
+	struct nlmsghdr *nlh = msg_start(cl, &cl->dump_req, cl->dump_cmd, NLM_F_MULTI);
+	bool linked = m->endpoint[0] != '\0';
+	/* mesh.c says 0 for "never" and for "this very millisecond"; with a
+	 * link up there was a handshake, so the wire's "plus one, 0 never"
+	 * (as UP_MS) can tell them apart. */
+	uint64_t hs = m->handshake_ago_ms ? m->handshake_ago_ms + 1 : linked;
+
+	if (!nlh)
+		return -1;
+	mnl_attr_put_strz(nlh, OSTP_CTLA_PEER_NAME, m->name);
+	mnl_attr_put(nlh, OSTP_CTLA_PUBKEY, 32, m->key);
+	mnl_attr_put_strz(nlh, OSTP_CTLA_ALLOWED, m->prefixes);
+	mnl_attr_put_u8(nlh, OSTP_CTLA_PATH, path_code(m->path));
+	mnl_attr_put_strz(nlh, OSTP_CTLA_ENDPOINT, m->endpoint);
+	mnl_attr_put_strz(nlh, OSTP_CTLA_LISTENS, m->listens);
+	mnl_attr_put_u8(nlh, OSTP_CTLA_DIALER, linked && m->dialer);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_LINK_AGE_MS, linked ? m->link_age_ms + 1 : 0);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_HANDSHAKE_AGO_MS, hs);
+	mnl_attr_put_u32(nlh, OSTP_CTLA_RTT_US, m->rtt_us);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_RX_BYTES, m->rx_bytes);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_TX_BYTES, m->tx_bytes);
+	mnl_attr_put_u32(nlh, OSTP_CTLA_FAILOVERS, m->failovers);
+	mnl_attr_put_u64(nlh, OSTP_CTLA_DROP_SOURCE, m->drop_source);
+	mnl_attr_put_strz(nlh, OSTP_CTLA_LAST_ERROR, m->last_error);
 	msg_end(cl, nlh);
 	return 0;
 }
@@ -373,6 +431,20 @@ static int dump_more(struct ostpd *d, struct ctl_client *cl)
 			if (queued(cl) >= CTL_DUMP_BATCH)
 				return 0;
 			if (put_peer(cl, &d->peers[cl->dump_i]) < 0)
+				return -1;
+		}
+		break;
+	case OSTP_CTL_MESH_LIST:
+		/* By position: a member added or removed between two batches
+		 * may shift the rest by one (repeated or missed), as above. */
+		for (; cl->dump_i < mesh_peer_count(d); cl->dump_i++) {
+			struct mesh_peer_info info;
+
+			if (queued(cl) >= CTL_DUMP_BATCH)
+				return 0;
+			if (!mesh_peer_get(d, cl->dump_i, &info))
+				break;
+			if (put_member(cl, &info) < 0)
 				return -1;
 		}
 		break;
@@ -452,6 +524,7 @@ static int dispatch(struct ostpd *d, struct ctl_client *cl, const struct ctlreq 
 	case OSTP_CTL_GET_SESSIONS:
 	case OSTP_CTL_ROUTE_LIST:
 	case OSTP_CTL_PEER_LIST:
+	case OSTP_CTL_MESH_LIST:
 		return start_dump(d, cl, r);
 	case OSTP_CTL_RELOAD:
 		if (!d->cfg.has_server)

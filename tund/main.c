@@ -34,7 +34,8 @@ static void usage(FILE *fp)
 		"       ostpd -p KEYFILE    print the public key of an identity key\n"
 		"       ostpd -P            read a password on stdin, print its Argon2id hash\n"
 		"  -c FILE  configuration (default /etc/ostp/ostpd.conf)\n"
-		"  -n       check the configuration, print what was understood, exit\n");
+		"  -n       check the configuration, print what was understood, exit\n"
+		"  -V       print the version and the AES-GCM engine, exit\n");
 }
 
 static int key_command(const char *path, bool generate)
@@ -230,7 +231,7 @@ int main(int argc, char **argv)
 		case 'p': return ostp_init() ? 1 : key_command(optarg, false);
 		case 'P': return ostp_init() ? 1 : hash_command();
 		case 'h': usage(stdout); return 0;
-		case 'V': puts("ostpd 0.1 (OSTP/1)"); return 0;
+		case 'V': printf("ostpd 0.1 (OSTP/1, AEAD %s)\n", ostp_aead_engine()); return 0;
 		default: usage(stderr); return 1;
 		}
 	}

@@ -46,6 +46,10 @@ struct mesh {
 	struct timer refused_window;     /* one line per window for refused keys */
 	unsigned refused;
 	bool apply_err_logged;
+	/* mesh_peer_get()'s place in the list, valid while list_gen holds */
+	struct mesh_peer *cursor;
+	size_t cursor_i;
+	uint64_t cursor_gen, list_gen;
 };
 
 static void mesh_event(struct link *k, const struct ostp_event *ev);
@@ -110,7 +114,8 @@ static size_t links_in_use(const struct mesh *m)
 /* Whether we should be dialing p now. */
 static bool want_dial(const struct mesh *m, const struct mesh_peer *p)
 {
-	if (m->d->loop.quit || !p->accepts || p->link || p->idle || !list_fresh(m))
+	if (m->d->loop.quit || !p->accepts || p->link || p->idle || !list_fresh(m) ||
+	    p->refused >= MESH_WRONG_KEY_MAX)
 		return false;
 	if (p->out)
 		return true;
@@ -229,6 +234,18 @@ static int on_dial(struct dial_target *t, int fd)
 	return 0;
 }
 
+/* The oldest connection still proving its key. */
+static struct link *oldest_unauth(const struct mesh *m)
+{
+	struct link *old = NULL;
+
+	for (struct link *k = m->d->links.head; k; k = k->next)
+		if (k->ops == &mesh_ops && !k->dead && ml_of(k)->unauth &&
+		    (!old || k->id < old->id))
+			old = k;
+	return old;
+}
+
 static void on_accept(struct listener *l, int fd, const struct sockaddr_storage *ss)
 {
 	struct mesh *m = l->owner;
@@ -246,6 +263,16 @@ static void on_accept(struct listener *l, int fd, const struct sockaddr_storage 
 	ostp_session *s;
 
 	endpoint_format((const struct sockaddr *)ss, ep, sizeof(ep));
+	/* Every slot taken: the oldest makes room.  Refusing the newest
+	 * instead lets one host that holds MESH_UNAUTH_MAX handshakes open
+	 * (each until handshake_ms) keep every member out; a member's own
+	 * handshake needs a round trip, far less than refilling the slots. */
+	if (list_fresh(m) && m->n_unauth >= MESH_UNAUTH_MAX) {
+		struct link *old = oldest_unauth(m);
+
+		if (old)
+			link_close(old, OSTP_CLOSE_RESOURCE, "handshake slots full: oldest closed");
+	}
 	if (m->n_unauth >= MESH_UNAUTH_MAX || !list_fresh(m)) {
 		log_debug("mesh: %s: refused (%s)", ep,
 			  list_fresh(m) ? "too many handshakes" : "no member list");
@@ -519,9 +546,29 @@ static void mesh_close(struct link *k, const char *why)
 		return;
 	}
 	if (p->out == ml) {
+		/* a dial that keeps failing the same way is logged once */
+		bool again = strcmp(p->last_error, why) == 0;
+		bool wrong_key = strcmp(why, ostp_strerror(OSTP_E_KEY_MISMATCH)) == 0;
+
 		p->out = NULL;
 		snprintf(p->last_error, sizeof(p->last_error), "%s", why);
-		log_info("mesh: %s at %s: %s", p->name, k->endpoint, why);
+		if (again)
+			log_debug("mesh: %s at %s: %s", p->name, k->endpoint, why);
+		else if (wrong_key)
+			log_warn("mesh: %s at %s: another key answered there, not %s's: "
+				 "its entry points at another listener", p->name, k->endpoint, p->name);
+		else
+			log_info("mesh: %s at %s: %s", p->name, k->endpoint, why);
+		/* An entry that keeps pointing at someone else's listener is
+		 * not dialed again until it changes: a member must not be able
+		 * to make the whole mesh knock on a port of its choosing. */
+		p->refused = wrong_key ? p->refused + 1 : 0;
+		if (p->refused >= MESH_WRONG_KEY_MAX) {
+			log_warn("mesh: %s: %u dials answered by another key: not dialed again until its entry changes",
+				 p->name, p->refused);
+			stop_dialing(m, p);
+			return;
+		}
 		if (p->dial_on && want_dial(m, p))
 			dial_lost(&p->dial, why);
 		else
@@ -537,12 +584,22 @@ static void mesh_close(struct link *k, const char *why)
 	p->tx_bytes += k->ctr.tx_bytes;
 	p->drop_source += k->ctr.drop_source;
 	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
-	if (p->direct) {
+	if (p->direct && p->out) {
+		/* both dialed: the other end settled the pair first and closed
+		 * this one; ours, under way, takes over (no path was lost) */
+		p->direct = false;
+		p->path_changes++;
+		log_info("mesh: %s: link closed (%s); the one we dialed takes over", p->name, why);
+	} else if (p->direct) {
 		p->direct = false;
 		p->failovers++;
 		p->path_changes++;
-		log_warn("mesh: %s: direct path lost (%s): %s", p->name, why,
-			 ocs_up(m) ? "relaying through the OCS" : "unreachable until a link or the OCS returns");
+		if (m->d->loop.quit)
+			log_info("mesh: %s: link closed (%s)", p->name, why);
+		else
+			log_warn("mesh: %s: direct path lost (%s): %s", p->name, why,
+				 ocs_up(m) ? "relaying through the OCS"
+					   : "unreachable until a link or the OCS returns");
 	} else {
 		log_info("mesh: %s at %s: closed before carrying traffic: %s", p->name, k->endpoint, why);
 	}
@@ -773,6 +830,7 @@ void mesh_ocs_member(struct ostpd *d, const struct ostp_member *mr)
 	int err;
 
 	snprintf(old_ep, sizeof(old_ep), "%s", known ? known->ep_text : "");
+	m->list_gen++;
 	err = meshlist_apply(&m->list, mr, &p, &change);
 	if (err) {
 		if (!m->apply_err_logged)
@@ -798,8 +856,11 @@ void mesh_ocs_member(struct ostpd *d, const struct ostp_member *mr)
 			fwd_forget(&d->fwd, &p->link->k);
 			install_prefixes(m, p, &p->link->k);
 		}
-		if (strcmp(old_ep, p->ep_text) != 0 && !p->out)
-			stop_dialing(m, p);
+		if (strcmp(old_ep, p->ep_text) != 0) {
+			p->refused = 0;
+			if (!p->out)
+				stop_dialing(m, p);
+		}
 		log_member(p, "changed");
 		consider(m, p);
 		return;
@@ -853,16 +914,27 @@ static void prefix_list(const struct mesh_peer *p, char *out, size_t size)
 
 bool mesh_peer_get(const struct ostpd *d, size_t i, struct mesh_peer_info *out)
 {
-	const struct mesh *m = d->mesh;
-	const struct mesh_peer *p;
+	struct mesh *m = d->mesh;
+	struct mesh_peer *p;
 	uint64_t now;
 
 	if (!m)
 		return false;
-	for (p = m->list.head; p && i; p = p->next)
-		i--;
+	/* a listing asks for 0, 1, 2, ...: continue from the last answer
+	 * rather than walk the list from its head each time */
+	if (m->cursor && i == m->cursor_i + 1 && m->cursor_gen == m->list_gen) {
+		p = m->cursor->next;
+	} else {
+		size_t j = i;
+
+		for (p = m->list.head; p && j; p = p->next)
+			j--;
+	}
 	if (!p)
 		return false;
+	m->cursor = p;
+	m->cursor_i = i;
+	m->cursor_gen = m->list_gen;
 	now = now_of(m);
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", p->name);

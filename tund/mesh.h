@@ -32,6 +32,8 @@
 #define MESH_PROBE_MAX    30     /* probes sent before the link is given up */
 #define MESH_UNAUTH_MAX   64     /* mesh connections not yet authenticated */
 #define MESH_TICK_MS      1000
+/* dials in a row answered by another key before an entry is left alone */
+#define MESH_WRONG_KEY_MAX 3
 /* how long a dialer whose key is not listed yet waits for the OCS's
  * record of it (a member that has just joined) */
 #define MESH_VERDICT_WAIT_MS 1000

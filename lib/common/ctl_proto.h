@@ -24,6 +24,7 @@ enum ostp_ctl_cmd {
 	OSTP_CTL_PEER_ADD,                   /* PEER_NAME, ENDPOINT, PUBKEY, ALLOWED */
 	OSTP_CTL_PEER_DEL,                   /* PEER_NAME */
 	OSTP_CTL_PEER_LIST,                  /* NLM_F_MULTI: PEER_NAME, ENDPOINT, PUBKEY, ALLOWED, ORIGIN */
+	OSTP_CTL_MESH_LIST,                  /* NLM_F_MULTI: one per mesh member (docs/CONTROL.md) */
 	__OSTP_CTL_MAX,
 };
 #define OSTP_CTL_MAX (__OSTP_CTL_MAX - 1)
@@ -35,7 +36,7 @@ enum ostp_ctl_attr {
 	OSTP_CTLA_LISTEN_PORT,   /* u16 */
 	OSTP_CTLA_USER,          /* string */
 	OSTP_CTLA_ENDPOINT,      /* string */
-	OSTP_CTLA_ROLE,          /* u8: 0 accepted client, 1 our upstream server */
+	OSTP_CTLA_ROLE,          /* u8: 0 accepted client, 1 our upstream server, 2 mesh link */
 	OSTP_CTLA_SPW,           /* u16 */
 	OSTP_CTLA_UP_MS,         /* u64: milliseconds since established, 0 = handshaking */
 	OSTP_CTLA_RX_BYTES,      /* u64 */
@@ -57,6 +58,15 @@ enum ostp_ctl_attr {
 	OSTP_CTLA_CONFIG_PATH,   /* string */
 	OSTP_CTLA_LAST_ERROR,    /* string: why the upstream session last failed, "" if it did not */
 	OSTP_CTLA_UP,            /* u8: client role: 1 when the upstream session is established */
+	OSTP_CTLA_N_MEMBERS,     /* u32: a mesh member's count of other members (absent: no member) */
+	OSTP_CTLA_PATH,          /* u8: a member's path: 0 down, 1 relay via the OCS, 2 direct */
+	OSTP_CTLA_LISTENS,       /* string: where a member accepts links, "" if it does not */
+	OSTP_CTLA_LINK_AGE_MS,   /* u64: since the direct link was established, plus one; 0 none */
+	OSTP_CTLA_HANDSHAKE_AGO_MS, /* u64: since the member's latest handshake; 0 never */
+	OSTP_CTLA_RTT_US,        /* u32: TCP's smoothed RTT on the direct link; 0 none */
+	OSTP_CTLA_FAILOVERS,     /* u32: direct paths to the member lost */
+	OSTP_CTLA_DIALER,        /* u8: 1 we dialed the current link, 0 it did (or none) */
+	OSTP_CTLA_AEAD_ENGINE,   /* string: GET_INFO: the AES-GCM engine, "openssl" or "libsodium" */
 	__OSTP_CTLA_MAX,
 };
 #define OSTP_CTLA_MAX (__OSTP_CTLA_MAX - 1)

@@ -30,6 +30,7 @@ json_snapshot() {
 		assert i["listen_port"] == 7000, i
 		assert i["roles"] == ["server"], i
 		assert isinstance(i["pid"], int) and i["pid"] > 0
+		assert i["aead_engine"] in ("openssl", "libsodium"), i
 		s = [x for x in i["sessions"] if x["user"] == "ian"]
 		assert len(s) == 1, i["sessions"]
 		s = s[0]
@@ -90,6 +91,11 @@ for re in '^interface: ostps$' '^  listening port: 7000$' \
 	grep -Eq -- "$re" "$out" || { cat "$out"; fail "show: no line matching '$re'"; }
 done
 ok "show prints interface, key, port and ian's session with handshake age and transfer"
+# the engine the daemon says it runs is the one its binary was built with
+engine=$("$OSTPD" -V | sed -n 's/.*AEAD \([a-z]*\)).*/\1/p')
+[ -n "$engine" ] && grep -Fxq "  aead engine: $engine" "$out" ||
+	{ cat "$out"; fail "show: no 'aead engine: $engine' line (ostpd -V: $("$OSTPD" -V))"; }
+ok "show names the AES-GCM engine: $engine"
 
 # the client's side: its upstream session
 ctlx "$C1" -c "$T_DIR/ian.conf" show ostpc
