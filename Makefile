@@ -12,6 +12,8 @@
 #   tund/*.c       ostpd;  ctl/*.c  ostpctl
 #
 #   make WERROR=1            warnings are errors (CI)
+#   make AEAD=sodium         seal and open frames with libsodium instead of
+#                            OpenSSL's libcrypto (AEAD=openssl, the default)
 #   make check NETNS=0       skip the network-namespace tests
 #   make fuzz-smoke FUZZ_SECONDS=60
 #
@@ -30,6 +32,16 @@ NETNS_TIMEOUT ?= 600
 PKG_CONFIG   ?= pkg-config
 
 PKGS := libsodium libmnl libconfuse
+
+# The AES-256-GCM engine for message frames (lib/aead.h): lib/aead_$(AEAD).c
+# is linked, the other is left out.  libcrypto is linked only for OpenSSL,
+# which seals and opens frames and does nothing else.
+AEAD ?= openssl
+ifeq ($(AEAD),openssl)
+PKGS += libcrypto
+else ifneq ($(AEAD),sodium)
+$(error AEAD must be openssl or sodium, not '$(AEAD)')
+endif
 
 # Errors are dropped so `make clean` works before the -dev packages exist;
 # a missing package then shows up as a compile or link error.
@@ -62,7 +74,7 @@ DEPFLAGS = -MMD -MP
 
 # ---- sources --------------------------------------------------------------
 # Not recursive: lib/common/ is a library of its own, kept out of the core.
-LIB_SRCS     := $(wildcard lib/*.c)
+LIB_SRCS     := $(filter-out lib/aead_%.c,$(wildcard lib/*.c)) lib/aead_$(AEAD).c
 COMMON_SRCS  := $(wildcard lib/common/*.c)
 TUND_SRCS    := $(wildcard tund/*.c)
 TUND_MOD_SRCS := $(filter-out tund/main.c,$(TUND_SRCS))
@@ -123,10 +135,21 @@ $(BUILD)/tests/%.o: tests/%.c
 	$(CC) $(OSTP_CFLAGS) -Itund -Ilib/common -Itests/unit $(CHECK_CFLAGS) $(DEPFLAGS) \
 		-c $< -o $@
 
-$(LIBOSTP): $(LIB_OBJS)
+# The stamp names the engine in an archive: a build directory switched to
+# the other engine gets a new stamp, so its archive is rebuilt and every
+# program relinked (both engines' objects share one layout, lib/aead.h).
+define aead_stamp
+	@mkdir -p $(@D)
+	@rm -f $(@D)/aead-*.stamp
+	@touch $@
+endef
+$(BUILD)/aead-$(AEAD).stamp:
+	$(aead_stamp)
+
+$(LIBOSTP): $(LIB_OBJS) $(BUILD)/aead-$(AEAD).stamp
 	@mkdir -p $(@D)
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(filter %.o,$^)
 
 $(LIBCOMMON): $(COMMON_OBJS)
 	@mkdir -p $(@D)
@@ -279,9 +302,12 @@ $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(FUZZ_BUILD)/libostp.a: $(FUZZ_LIB_OBJS)
+$(FUZZ_BUILD)/aead-$(AEAD).stamp:
+	$(aead_stamp)
+
+$(FUZZ_BUILD)/libostp.a: $(FUZZ_LIB_OBJS) $(FUZZ_BUILD)/aead-$(AEAD).stamp
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(filter %.o,$^)
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libostp.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
@@ -338,9 +364,10 @@ bench: all
 latency: all
 	scripts/latency
 
-# the protocol core alone, next to raw libsodium on the same buffers
+# the protocol core alone, next to raw libsodium and raw OpenSSL on the
+# same buffers
 bench-core:
-	scripts/bench-core
+	AEAD=$(AEAD) scripts/bench-core
 
 # regenerate the known-answer vectors (only when the wire format changes
 # on purpose: docs/PROTOCOL.md must say so)
@@ -360,4 +387,4 @@ install: all
 	$(if $(wildcard docs/*.8),install -m 0644 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8/)
 
 clean:
-	rm -rf build build-asan build-fuzz $(BUILD)
+	rm -rf build build-asan build-fuzz build-sodium $(BUILD)

@@ -117,8 +117,10 @@ int ostp_client_on_sh(ostp_session *s, struct ostp_event *ev)
 	sodium_memzero(s->eph_sk, sizeof(s->eph_sk));
 	if (err)
 		return ostp_fail(s, err, ev);
-	ostp_set_keys(s, &k);
+	err = ostp_set_keys(s, &k);
 	sodium_memzero(&k, sizeof(k));
+	if (err)
+		return ostp_fail(s, err, ev);
 	s->state = ST_C_WAIT_SAUTH;
 	return OSTP_OK;
 }

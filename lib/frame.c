@@ -5,26 +5,48 @@
 
 static const char rekey_label[] = "OSTP/1 rekey";
 
-void ostp_dir_init(struct ostp_dir *d, const uint8_t key[32])
+int ostp_dir_init(struct ostp_dir *d, const uint8_t key[32])
 {
+	int err = ostp_aead_init(&d->aead, key);
+
+	if (err) {
+		ostp_dir_wipe(d);
+		return err;
+	}
 	memcpy(d->key, key, sizeof(d->key));
-	crypto_aead_aes256gcm_beforenm(&d->gcm, d->key);
 	d->counter = 0;
 	d->since_rekey = 0;
+	return OSTP_OK;
 }
 
-void ostp_dir_rekey(struct ostp_dir *d)
+int ostp_dir_rekey(struct ostp_dir *d)
 {
 	uint8_t next[32];
+	int err;
 
 	crypto_generichash(next, sizeof(next), (const uint8_t *)rekey_label,
 			   sizeof(rekey_label) - 1, d->key, sizeof(d->key));
-	ostp_dir_init(d, next);
+	err = ostp_dir_init(d, next);
 	sodium_memzero(next, sizeof(next));
+	return err;
+}
+
+int ostp_dir_copy(struct ostp_dir *dst, const struct ostp_dir *src)
+{
+	int err;
+
+	memset(dst, 0, sizeof(*dst));
+	err = ostp_dir_init(dst, src->key);
+	if (err)
+		return err;
+	dst->counter = src->counter;
+	dst->since_rekey = src->since_rekey;
+	return OSTP_OK;
 }
 
 void ostp_dir_wipe(struct ostp_dir *d)
 {
+	ostp_aead_wipe(&d->aead);
 	sodium_memzero(d, sizeof(*d));
 }
 
@@ -49,6 +71,7 @@ int ostp_frame_seal(struct ostp_dir *d, uint8_t hdr[OSTP_FRAME_HDR_LEN],
 		    uint8_t *ct)
 {
 	uint8_t aad[OSTP_AAD_LEN];
+	int err;
 
 	if (len > OSTP_FRAME_PAYLOAD_MAX || (flags & OSTP_FLAG_RESERVED))
 		return OSTP_E_LEN;
@@ -59,9 +82,10 @@ int ostp_frame_seal(struct ostp_dir *d, uint8_t hdr[OSTP_FRAME_HDR_LEN],
 	build_iv(hdr, type, flags, d->counter);
 	ostp_put16(hdr + OSTP_IV_LEN + OSTP_TAG_LEN, (uint16_t)len);
 	build_aad(aad, hdr);
-	crypto_aead_aes256gcm_encrypt_detached_afternm(
-		ct, hdr + OSTP_IV_LEN, NULL, pt, len, aad, sizeof(aad), NULL,
-		hdr + OSTP_IV_NONCE, &d->gcm);
+	err = ostp_aead_seal(&d->aead, hdr + OSTP_IV_NONCE, aad, sizeof(aad), pt, len, ct,
+			     hdr + OSTP_IV_LEN);
+	if (err)
+		return err;
 	d->counter++;
 	d->since_rekey++;
 	return OSTP_OK;
@@ -95,12 +119,13 @@ int ostp_frame_open(struct ostp_dir *d, const uint8_t *hdr, const uint8_t *ct,
 		    size_t len, uint8_t *pt)
 {
 	uint8_t aad[OSTP_AAD_LEN];
+	int err;
 
 	build_aad(aad, hdr);
-	if (crypto_aead_aes256gcm_decrypt_detached_afternm(
-		    pt, NULL, ct, len, hdr + OSTP_IV_LEN, aad, sizeof(aad),
-		    hdr + OSTP_IV_NONCE, &d->gcm) != 0)
-		return OSTP_E_TAG;
+	err = ostp_aead_open(&d->aead, hdr + OSTP_IV_NONCE, aad, sizeof(aad), ct, len,
+			     hdr + OSTP_IV_LEN, pt);
+	if (err)
+		return err;
 	d->counter++;
 	d->since_rekey++;
 	return OSTP_OK;

@@ -46,8 +46,8 @@ enum ostp_err {
 	OSTP_E_EOF = -26,         /* transport closed without an authenticated close */
 	OSTP_E_BUSY = -27,        /* output queue full: drop and count */
 	OSTP_E_NOMEM = -28,
-	OSTP_E_CRYPTO = -29,      /* key exchange produced an invalid secret */
-	OSTP_E_NOAES = -30,       /* CPU lacks AES-NI/PCLMUL: AES-256-GCM unavailable */
+	OSTP_E_CRYPTO = -29,      /* key exchange produced an invalid secret, or the AEAD engine failed */
+	OSTP_E_NOAES = -30,       /* libsodium engine: CPU lacks AES-NI/PCLMUL */
 	OSTP_E_INVAL = -31,       /* bad argument from the caller */
 	OSTP_E_SYNTAX = -32,      /* trust list or text input malformed */
 	OSTP_E_CONFIG = -33,      /* malformed CONFIG record */
@@ -272,8 +272,12 @@ struct ostp_event {
 
 typedef struct ostp_session ostp_session;
 
-/* Call once: checks libsodium and AES-256-GCM support. */
+/* Call once: checks libsodium and the AES-256-GCM engine (OSTP_E_NOAES:
+ * the libsodium engine on a CPU without AES-NI and PCLMUL). */
 int ostp_init(void);
+/* The AES-256-GCM engine this build seals and opens frames with:
+ * "openssl" or "libsodium" (chosen with make AEAD=openssl|sodium). */
+const char *ostp_aead_engine(void);
 
 int ostp_client_new(ostp_session **out, const struct ostp_client_config *cfg,
 		    const struct ostp_rng *rng, uint64_t now_ms);

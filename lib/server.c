@@ -66,8 +66,10 @@ int ostp_server_on_sr(ostp_session *s, const struct ostp_sr *sr, struct ostp_eve
 	err = ostp_queue_raw(s, s->eph_pk, OSTP_SH_LEN);
 	if (err)
 		return ostp_fail(s, err, ev);
-	ostp_set_keys(s, &k);
+	err = ostp_set_keys(s, &k);
 	sodium_memzero(&k, sizeof(k));
+	if (err)
+		return ostp_fail(s, err, ev);
 	ostp_server_auth_make(auth, s->th, s->u.s.identity_sk);
 	/* CLIENT_AUTH will be checked against TH */
 	if (!(s->options & OSTP_OPT_I))

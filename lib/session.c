@@ -21,14 +21,13 @@ int ostp_init(void)
 	if (sodium_init() < 0)
 		return OSTP_E_CRYPTO;
 	if (crypto_kx_PUBLICKEYBYTES != 32 || crypto_kx_SECRETKEYBYTES != 32 ||
-	    crypto_kx_SESSIONKEYBYTES != 32 || crypto_aead_aes256gcm_KEYBYTES != 32 ||
-	    crypto_aead_aes256gcm_NPUBBYTES != OSTP_NONCE_LEN ||
-	    crypto_aead_aes256gcm_ABYTES != OSTP_TAG_LEN ||
+	    crypto_kx_SESSIONKEYBYTES != 32 || OSTP_AEAD_KEY_LEN != 32 ||
+	    OSTP_AEAD_IV_LEN != OSTP_NONCE_LEN || OSTP_AEAD_TAG_LEN != OSTP_TAG_LEN ||
 	    crypto_sign_ed25519_BYTES != OSTP_SIG_LEN)
 		return OSTP_E_CRYPTO;
-	if (!crypto_aead_aes256gcm_is_available())
-		return OSTP_E_NOAES;
-	return OSTP_OK;
+	/* the frame engine's own checks: libsodium's needs AES-NI and PCLMUL,
+	 * OpenSSL's runs without them too (more slowly) */
+	return ostp_aead_check();
 }
 
 void ostp_rng_fill(ostp_session *s, uint8_t *buf, size_t len)
@@ -114,13 +113,19 @@ void ostp_session_free(ostp_session *s)
 	free(s);
 }
 
-void ostp_set_keys(ostp_session *s, const struct ostp_keys *k)
+int ostp_set_keys(ostp_session *s, const struct ostp_keys *k)
 {
 	bool client = s->role == OSTP_ROLE_CLIENT;
+	int err = ostp_dir_init(&s->tx, client ? k->c2s : k->s2c);
 
-	ostp_dir_init(&s->tx, client ? k->c2s : k->s2c);
-	ostp_dir_init(&s->rx, client ? k->s2c : k->c2s);
+	if (!err)
+		err = ostp_dir_init(&s->rx, client ? k->s2c : k->c2s);
+	if (err) {
+		ostp_dir_wipe(&s->tx);
+		return err;
+	}
 	s->keys = true;
+	return OSTP_OK;
 }
 
 /* ---- output queue --------------------------------------------------------- */
@@ -180,6 +185,7 @@ static bool chainable(uint8_t type)
 int ostp_queue_msg(ostp_session *s, uint8_t type, const uint8_t *data, size_t len)
 {
 	size_t nframes = len ? (len + OSTP_FRAME_PAYLOAD_MAX - 1) / OSTP_FRAME_PAYLOAD_MAX : 1;
+	size_t mark;
 	uint8_t *p;
 
 	if (!s->keys || s->close_sent)
@@ -189,14 +195,19 @@ int ostp_queue_msg(ostp_session *s, uint8_t type, const uint8_t *data, size_t le
 	p = out_reserve(s, len + nframes * OSTP_FRAME_HDR_LEN);
 	if (!p)
 		return OSTP_E_NOMEM;
+	mark = (size_t)(p - s->out);
 	for (size_t i = 0; i < nframes; i++) {
 		size_t off = i * OSTP_FRAME_PAYLOAD_MAX;
 		size_t n = len - off < OSTP_FRAME_PAYLOAD_MAX ? len - off : OSTP_FRAME_PAYLOAD_MAX;
 		uint8_t flags = i + 1 < nframes ? OSTP_FLAG_MORE : 0;
 		int err = ostp_frame_seal(&s->tx, p, type, flags, data + off, n,
 					  p + OSTP_FRAME_HDR_LEN);
-		if (err)
+		if (err) {
+			/* the reserved bytes hold no sealed frame (old buffer
+			 * contents, perhaps): they must never be sent */
+			s->out_len = mark;
 			return err;
+		}
 		p += OSTP_FRAME_HDR_LEN + n;
 	}
 	return OSTP_OK;
@@ -320,6 +331,8 @@ void ostp_established(ostp_session *s, uint16_t spw, struct ostp_event *ev)
 static int on_common(ostp_session *s, uint8_t type, const uint8_t *p, size_t len,
 		     struct ostp_event *ev, bool *handled)
 {
+	int err;
+
 	*handled = true;
 	switch (type) {
 	case OSTP_MSG_CLOSE:
@@ -348,15 +361,15 @@ static int on_common(ostp_session *s, uint8_t type, const uint8_t *p, size_t len
 	if (type == OSTP_MSG_REKEY) {
 		if (len != 0)
 			return ostp_fail(s, OSTP_E_LEN, ev);
-		ostp_dir_rekey(&s->rx);
-		return OSTP_OK;
+		err = ostp_dir_rekey(&s->rx);
+		return err ? ostp_fail(s, err, ev) : OSTP_OK;
 	}
 	if (len > OSTP_ECHO_MAX)
 		return ostp_fail(s, OSTP_E_LEN, ev);
 	if (type == OSTP_MSG_ECHO_REPLY)
 		s->echo_replies++;
 	if (type == OSTP_MSG_ECHO_REQ) {
-		int err = ostp_queue_msg(s, OSTP_MSG_ECHO_REPLY, p, len);
+		err = ostp_queue_msg(s, OSTP_MSG_ECHO_REPLY, p, len);
 		if (err)
 			return ostp_fail(s, err, ev);
 	}
@@ -673,7 +686,9 @@ static int rekey_tx(ostp_session *s, uint64_t now)
 
 	if (err)
 		return err;
-	ostp_dir_rekey(&s->tx);
+	err = ostp_dir_rekey(&s->tx);
+	if (err)
+		return err;
 	s->last_rekey_ms = now;
 	return OSTP_OK;
 }

@@ -94,7 +94,8 @@ struct ostp_server_part {
 };
 
 struct ostp_session {
-	/* First: the GCM states want 16-byte alignment, which malloc gives. */
+	/* First: libsodium's GCM states want 16-byte alignment, which
+	 * ostp_session_alloc() gives. */
 	struct ostp_dir tx;
 	struct ostp_dir rx;
 	enum ostp_role role;
@@ -163,7 +164,7 @@ int ostp_queue_raw(ostp_session *s, const uint8_t *data, size_t len);
 int ostp_fail(ostp_session *s, int err, struct ostp_event *ev);
 void ostp_wipe_handshake(ostp_session *s);
 void ostp_rng_fill(ostp_session *s, uint8_t *buf, size_t len);
-void ostp_set_keys(ostp_session *s, const struct ostp_keys *k);
+int ostp_set_keys(ostp_session *s, const struct ostp_keys *k);
 void ostp_established(ostp_session *s, uint16_t spw, struct ostp_event *ev);
 
 /* client.c / server.c: a complete, authenticated inner message */

@@ -8,6 +8,7 @@ PACKAGES=(
 	build-essential pkg-config
 	clang libclang-rt-14-dev            # make fuzz (libFuzzer)
 	libsodium-dev libmnl-dev libconfuse-dev
+	libssl-dev                          # OpenSSL's libcrypto: AES-GCM of frames (make AEAD=openssl)
 	check valgrind                      # make check, make valgrind
 	iproute2 iputils-ping iperf3 nftables procps jq python3 kmod ethtool
 )

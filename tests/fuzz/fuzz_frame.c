@@ -47,7 +47,7 @@ static void frames_received(const uint8_t *data, size_t size)
 	static uint8_t pt[OSTP_FRAME_PAYLOAD_MAX];
 	size_t off = 0;
 
-	ostp_dir_init(&rx, fixed_key);
+	CHECK(ostp_dir_init(&rx, fixed_key) == OSTP_OK);
 	while (size - off >= HDR) {
 		struct ostp_frame_hdr fh;
 		uint64_t before = rx.counter;
@@ -89,8 +89,8 @@ static void seal_open(const uint8_t *data, size_t size)
 	flip = ostp_get16(data + 3);
 	len = size - 5 > OSTP_FRAME_PAYLOAD_MAX ? OSTP_FRAME_PAYLOAD_MAX : size - 5;
 
-	ostp_dir_init(&tx, fixed_key);
-	ostp_dir_init(&rx, fixed_key);
+	CHECK(ostp_dir_init(&tx, fixed_key) == OSTP_OK);
+	CHECK(ostp_dir_init(&rx, fixed_key) == OSTP_OK);
 	tx.counter = rx.counter = ctr;
 	/* out of place, then in place from the same state: the same frame */
 	CHECK(ostp_frame_seal(&tx, frame, type, flags, data + 5, len, frame + HDR) == OSTP_OK);
@@ -167,7 +167,8 @@ static void make_snapshot(void)
 	vec_free(&t);
 
 	/* The copy below shares nothing on the heap with the snapshot: no
-	 * output buffer, no chain buffer, no peer list. */
+	 * output buffer, no chain buffer, no peer list; its frame directions
+	 * get engine state of their own. */
 	free(s->out);
 	s->out = NULL;
 	s->out_off = s->out_len = s->out_cap = 0;
@@ -181,6 +182,10 @@ static ostp_session *fresh_server(void)
 
 	CHECK(s != NULL);
 	memcpy(s, snapshot, sizeof(*s));
+	/* the AEAD engine may own memory (OpenSSL's cipher contexts), which
+	 * the struct copy would share and the copy's free would release */
+	CHECK(ostp_dir_copy(&s->tx, &snapshot->tx) == OSTP_OK);
+	CHECK(ostp_dir_copy(&s->rx, &snapshot->rx) == OSTP_OK);
 	return s;
 }
 

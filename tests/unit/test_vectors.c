@@ -289,7 +289,7 @@ START_TEST(independent_check)
 
 	/* s2c: SERVER_AUTH by the 0x42 identity, then SAP, PAP, CONFIG. */
 	vec_identity(id_pk, id_sk);
-	ostp_dir_init(&d_s2c, kc.s2c);
+	ck_assert_int_eq(ostp_dir_init(&d_s2c, kc.s2c), 0);
 	off = OSTP_SH_LEN;
 	n = open_next(&d_s2c, s2c, s2c_len, &off, OSTP_MSG_SERVER_AUTH, 0, pt);
 	ck_assert_uint_eq(n, OSTP_SERVER_AUTH_LEN);
@@ -320,7 +320,7 @@ START_TEST(independent_check)
 	ck_assert_uint_eq(off, s2c_len);
 
 	/* c2s after the SR: SAP with the credentials, then PAP. */
-	ostp_dir_init(&d_c2s, kc.c2s);
+	ck_assert_int_eq(ostp_dir_init(&d_c2s, kc.c2s), 0);
 	off = need;
 	n = open_next(&d_c2s, c2s, c2s_len, &off, OSTP_MSG_SAP, 0, pt);
 	ck_assert_int_eq(ostp_sap_decode(&sap, pt, n), 0);
@@ -353,6 +353,8 @@ START_TEST(independent_check)
 
 	sodium_memzero(c_sk, sizeof(c_sk));
 	sodium_memzero(s_sk, sizeof(s_sk));
+	ostp_dir_wipe(&d_c2s);
+	ostp_dir_wipe(&d_s2c);
 	free(c2s);
 	free(s2c);
 	free(ch);
@@ -563,7 +565,7 @@ static void check_vec_file(const char *name)
 			}
 		} else if (strcmp(kw, "frame") == 0) {
 			char typename[32];
-			struct ostp_dir d;
+			struct ostp_dir d = { 0 };
 			struct ostp_frame_hdr fh;
 			char *l2 = strtok_r(NULL, "\n", &save), *l3 = strtok_r(NULL, "\n", &save);
 			size_t blen, wlen;
@@ -581,7 +583,7 @@ static void check_vec_file(const char *name)
 			wlen = unhex(hex, buf, sizeof(buf));
 			ck_assert_uint_eq(blen, flen);
 			ck_assert_uint_eq(wlen, OSTP_FRAME_HDR_LEN + flen);
-			ostp_dir_init(&d, keys[side][gen]);
+			ck_assert_int_eq(ostp_dir_init(&d, keys[side][gen]), 0);
 			d.counter = ctr;
 			ck_assert_int_eq(ostp_frame_parse_hdr(&d, buf, &fh), 0);
 			type = fh.type;

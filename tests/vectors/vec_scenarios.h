@@ -193,7 +193,8 @@ static int vsc_frames(FILE *f, struct vsc_dir *d, const char *dir)
 
 			vsc_keyed(next, d->key, "OSTP/1 rekey", NULL);
 			memcpy(d->key, next, 32);
-			ostp_dir_init(&d->d, next);
+			if (ostp_dir_init(&d->d, next) != OSTP_OK)
+				return -1;
 			d->gen++;
 			snprintf(name, sizeof(name), "%s %u", dir, d->gen);
 			vsc_line(f, "key", name, next, 32);
@@ -353,9 +354,9 @@ VEC_HELPER int vsc_describe(FILE *f, const struct vsc *v)
 	}
 	vsc_line(f, "key", "c2s 0", k_c2s, 32);
 	vsc_line(f, "key", "s2c 0", k_s2c, 32);
-	ostp_dir_init(&c2s.d, k_c2s);
+	if (ostp_dir_init(&c2s.d, k_c2s) != OSTP_OK || ostp_dir_init(&s2c.d, k_s2c) != OSTP_OK)
+		rc = -1;
 	memcpy(c2s.key, k_c2s, 32);
-	ostp_dir_init(&s2c.d, k_s2c);
 	memcpy(s2c.key, k_s2c, 32);
 
 	for (size_t i = 0; i < v->n && rc == 0; i++) {
