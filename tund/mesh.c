@@ -644,10 +644,13 @@ static void drop_peer(struct mesh *m, struct mesh_peer *p, const char *why)
 	for (k = m->d->links.head; k; k = next) {
 		next = k->next;
 		if (k->ops == &mesh_ops && ml_of(k)->peer == p) {
-			link_close(k, OSTP_CLOSE_REVOKED, why);
+			/* detached first: this is no failover (the OCS relays
+			 * nothing to a member it dropped) */
 			ml_of(k)->peer = NULL;
+			link_close(k, OSTP_CLOSE_REVOKED, why);
 		}
 	}
+	p->link = p->out = NULL;
 	log_info("mesh: %s: %s", p->name, why);
 	free(p);
 }
