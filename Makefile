@@ -91,7 +91,7 @@ NETNS_SAN_TESTS := $(addprefix tests/netns/,test_ping.sh test_badinput.sh \
 	test_gso.sh test_backpressure.sh test_relay.sh test_busypoll.sh \
 	test_resilience.sh test_sighup.sh test_halfopen.sh test_ctl_show.sh \
 	test_ctl_badinput.sh test_ctl_trust.sh test_ctl_route.sh test_ctl_stall.sh \
-	test_mesh_ocs.sh)
+	test_mesh_ocs.sh test_mesh_attack.sh)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
