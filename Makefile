@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: ISC
 #
 # ostp build.  Targets: all (default), check, fuzz, fuzz-smoke, valgrind,
-# bench, install, clean.  Every source directory is picked up by wildcard so
-# adding a file needs no edit here.
+# bench, install, deb, check-pkg, clean.  Every source directory is
+# picked up by wildcard so adding a file needs no edit here.
 #
 #   lib/*.c        libostp.a, the protocol core (sans I/O)
 #   lib/common/*.c libostpcommon.a, what ostpd and ostpctl share: netlink,
@@ -49,6 +49,9 @@ PKG_CFLAGS   := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+# Linux-PAM (pam_service, tund/pamcheck.c): linked into ostpd and the unit
+# tests of its modules only, never into the libraries or ostpctl.
+PAM_LIBS     := -lpam
 
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror=implicit-function-declaration
@@ -169,7 +172,7 @@ $(BUILD)/libtesthelp.a: $(UNIT_HELP_OBJS)
 # shared library and the core come after it: libostpcommon.a calls into
 # libostp.a (the trusted users list rules), so that order.
 $(BUILD)/ostpd: $(TUND_OBJS) $(LIBCOMMON) $(LIBOSTP)
-	$(CC) $(OSTP_LDFLAGS) -o $@ $(TUND_OBJS) $(LIBCOMMON) $(LIBOSTP) $(PKG_LIBS)
+	$(CC) $(OSTP_LDFLAGS) -o $@ $(TUND_OBJS) $(LIBCOMMON) $(LIBOSTP) $(PKG_LIBS) $(PAM_LIBS)
 
 # ostpctl shares code with the daemon only through libostpcommon.a (and
 # the core); nothing of tund/ is on its include path or its link line.
@@ -181,7 +184,7 @@ $(BUILD)/ostpctl: $(CTL_OBJS) $(LIBCOMMON) $(LIBOSTP)
 $(BUILD)/tests/unit/test_%: $(BUILD)/tests/unit/test_%.o $(LIBTHELP) \
 		$(LIBTUND) $(LIBCOMMON) $(LIBOSTP)
 	$(CC) $(OSTP_LDFLAGS) -o $@ $< $(LIBTHELP) $(LIBTUND) $(LIBCOMMON) \
-		$(LIBOSTP) $(PKG_LIBS) $(CHECK_LIBS)
+		$(LIBOSTP) $(PKG_LIBS) $(PAM_LIBS) $(CHECK_LIBS)
 
 unit-bins: $(UNIT_BINS)
 
@@ -240,6 +243,8 @@ check: all $(BUILD)/flood $(BUILD)/loadgen $(BUILD)/member $(BUILD)/meshdial
 		$(MAKE) --no-print-directory check-unit BUILD=build-asan SAN=1 \
 		CFLAGS="-O1 -g" UNIT_SOFT=1; \
 	add build-asan/unit.result; \
+	$(MAKE) --no-print-directory check-pkg BUILD=$(BUILD) PKG_SOFT=1; \
+	add $(BUILD)/pkg.result; \
 	if [ "$(NETNS)" = 0 ]; then \
 		echo "== netns tests skipped (NETNS=0)"; \
 	elif [ "$$(id -u)" -ne 0 ]; then \
@@ -385,6 +390,98 @@ install: all
 	$(if $(wildcard docs/*.5),install -m 0644 $(wildcard docs/*.5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(wildcard docs/*.8),install -d $(DESTDIR)$(MANDIR)/man8)
 	$(if $(wildcard docs/*.8),install -m 0644 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8/)
+
+# bash completion of ostpctl, under the command's name: bash-completion
+# looks the file up there the first time ostpctl is completed.
+BASHCOMPDIR  ?= $(PREFIX)/share/bash-completion/completions
+.PHONY: install-completion
+install: install-completion
+install-completion:
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 etc/bash-completion/ostpctl $(DESTDIR)$(BASHCOMPDIR)/ostpctl
+
+# ---- shared library, install and Debian package ---------------------------
+# libostp.so is the core for other programs: the public API of lib/ostp.h
+# and nothing else (the version script is made from the header, so a
+# function declared there is exported and an internal one never is).
+# ostpd, ostpctl and the tests keep linking libostp.a: they are tested as
+# they are built, without an installed library, and cannot load a core
+# of another version.
+VERSION      := 0.1
+SOVERSION    := 1
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SHLIB_PKGS   := libsodium $(if $(filter openssl,$(AEAD)),libcrypto)
+SHLIB_LIBS   := $(shell $(PKG_CONFIG) --libs $(SHLIB_PKGS) 2>/dev/null)
+SHLIB_OBJS   := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRCS))
+SHLIB        := $(BUILD)/libostp.so.$(SOVERSION).0.0
+
+.PHONY: install-lib deb check-pkg
+all: $(SHLIB)
+install: install-lib
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(OSTP_CFLAGS) -fPIC $(DEPFLAGS) -c $< -o $@
+-include $(SHLIB_OBJS:.o=.d)
+
+$(BUILD)/libostp.map: lib/ostp.h
+	@mkdir -p $(@D)
+	{ echo 'LIBOSTP_$(SOVERSION) {'; echo 'global:'; \
+	  $(CC) -E -P -x c lib/ostp.h | grep -oE '\bostp_[a-z0-9_]+ *\(' | \
+		tr -d ' (' | sort -u | sed 's/.*/	&;/'; \
+	  echo 'local: *;'; echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(SHLIB): $(SHLIB_OBJS) $(BUILD)/libostp.map $(BUILD)/aead-$(AEAD).stamp
+	$(CC) -shared $(OSTP_LDFLAGS) -Wl,-z,defs -Wl,-soname,libostp.so.$(SOVERSION) \
+		-Wl,--version-script=$(BUILD)/libostp.map -o $@ $(SHLIB_OBJS) $(SHLIB_LIBS)
+	ln -sf $(@F) $(BUILD)/libostp.so.$(SOVERSION)
+	ln -sf libostp.so.$(SOVERSION) $(BUILD)/libostp.so
+
+# The pkg-config file is made here, not at build time: it names the
+# directories of this install (PREFIX, LIBDIR, INCLUDEDIR).
+install-lib: $(SHLIB)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/libostp.so.$(SOVERSION)
+	ln -sf libostp.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libostp.so
+	install -m 0644 lib/ostp.h $(DESTDIR)$(INCLUDEDIR)/ostp.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@REQUIRES_PRIVATE@|$(SHLIB_PKGS)|' lib/libostp.pc.in > $(BUILD)/libostp.pc
+	install -m 0644 $(BUILD)/libostp.pc $(DESTDIR)$(PKGCONFIGDIR)/libostp.pc
+	install -m 0644 docs/libostp.3 $(DESTDIR)$(MANDIR)/man3/libostp.3
+
+# make deb: one package, ostp, built with dpkg-deb from a staged install
+# (scripts/debian/ has the control files; the .deb lands in $(BUILD)/).
+deb: all
+	rm -rf $(BUILD)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(abspath $(BUILD))/deb/debian/ostp \
+		PREFIX=/usr LIBDIR=/usr/lib/$$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+	scripts/debian/mkdeb $(BUILD)/deb/debian/ostp $(VERSION) $(BUILD)
+
+# Installs into a throwaway directory and builds a program against it;
+# builds the package, checks it with lintian and installs, runs and
+# purges it in a throwaway root (root only).  Writes "PASSED FAILED" to
+# $(BUILD)/pkg.result; PKG_SOFT=1 (used by check) exits 0 anyway.
+check-pkg: all
+	@pass=0; fail=0; dir=$(BUILD)/pkgtest; rm -rf $$dir; mkdir -p $$dir; \
+	echo "0 1" > $(BUILD)/pkg.result; \
+	for t in tests/install/test_*.sh; do \
+		n=$$(basename $$t .sh); \
+		echo "== $$t"; \
+		OSTP_TOP="$(CURDIR)" OSTP_BUILD="$(abspath $(BUILD))" OSTP_AEAD=$(AEAD) \
+			timeout -k 10 $(NETNS_TIMEOUT) bash $$t > $$dir/$$n.log 2>&1 < /dev/null; \
+		rc=$$?; \
+		if [ $$rc -eq 0 ]; then pass=$$((pass + 1)); echo "PASS: $$t"; \
+		elif [ $$rc -eq 77 ]; then tail -n 1 $$dir/$$n.log; \
+		else fail=$$((fail + 1)); tail -n 40 $$dir/$$n.log; \
+			echo "FAIL: $$t (full log: $$dir/$$n.log)"; fi; \
+	done; \
+	echo "$$pass $$fail" > $(BUILD)/pkg.result; \
+	[ $$fail -eq 0 ] || [ "$(PKG_SOFT)" = 1 ]
 
 clean:
 	rm -rf build build-asan build-fuzz build-sodium $(BUILD)

@@ -80,6 +80,15 @@ int cmd_passwd(int argc, char **argv)
 	rc = admin_config("passwd", dev, &cfg);
 	if (rc != 0)
 		return rc;
+	if (cfg.server.pam_service && cfg.server.pam_service[0]) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "passwords are checked by PAM service %s: change "
+			 "them where that service keeps them", cfg.server.pam_service);
+		ctl_err("passwd", why);
+		config_free(&cfg);
+		return EXIT_FAIL;
+	}
 	if (cfg.server.password_file == NULL || !cfg.server.password_file[0]) {
 		ctl_err("passwd", "the server section names no password_file");
 		config_free(&cfg);

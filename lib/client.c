@@ -97,6 +97,7 @@ int ostp_client_new(ostp_session **out, const struct ostp_client_config *cfg,
 	s->u.c.tofu = cfg->tofu;
 	memcpy(s->u.c.server_pk, cfg->server_pk, OSTP_ID_PK_LEN);
 	s->u.c.max_peer_blocks = cfg->max_peer_blocks;
+	s->keylog = cfg->keylog;
 	err = send_session_request(s, s->options, cfg->pad_len);
 	if (err) {
 		ostp_session_free(s);

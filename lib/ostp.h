@@ -16,6 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum ostp_err {
 	OSTP_OK = 0,
 	OSTP_E_SHORT = -1,        /* input ends before the record does */
@@ -199,6 +203,28 @@ struct ostp_timing {
 	uint32_t rekey_ms;       /* rekey interval (default 120000) */
 };
 
+/* Key log, a debugging aid: a session's traffic keys, for decrypting
+ * captures of it (ostpd's key_log setting appends them to a file that the
+ * Wireshark dissector scripts/wireshark/ostp.lua reads).  Off while line
+ * is NULL, as in a zeroed config.  Whoever holds the lines reads every
+ * frame of the sessions they name: never in production.
+ *
+ * line() is called each time the session installs a traffic key: both
+ * generation-0 keys once the key exchange is done, then one line per
+ * rekey, for the direction that rekeyed.  The text, without a newline:
+ *
+ *   OSTP_TRAFFIC_KEY <epk_c> <c2s|s2c> <generation> <key>
+ *
+ * epk_c is the client's ephemeral public key (bytes 1..32 of the Session
+ * Request, so a capture of the SR names the session), generation is
+ * decimal (0, then 1 per rekey of that direction) and epk_c and the key
+ * are lowercase hex.  The buffer is wiped when line() returns: copy what
+ * is kept. */
+struct ostp_keylog {
+	void (*line)(void *ctx, const char *line);
+	void *ctx;
+};
+
 struct ostp_client_config {
 	uint8_t options;         /* OSTP_OPT_U | OSTP_OPT_P */
 	const char *username;    /* copied; needed with OSTP_OPT_U */
@@ -214,6 +240,7 @@ struct ostp_client_config {
 	 * when set, the client sets OSTP_OPT_I and proves this key with
 	 * CLIENT_AUTH right after it verified the server's. */
 	const uint8_t *identity_sk;
+	struct ostp_keylog keylog;    /* off unless set (see struct ostp_keylog) */
 };
 
 struct ostp_server_config {
@@ -228,6 +255,7 @@ struct ostp_server_config {
 	unsigned max_pap_rounds;      /* default 4 */
 	/* close sessions without OSTP_OPT_I with CLOSE(NOT_MEMBER) */
 	bool require_identity;
+	struct ostp_keylog keylog;    /* off unless set (see struct ostp_keylog) */
 };
 
 enum ostp_role { OSTP_ROLE_CLIENT, OSTP_ROLE_SERVER };
@@ -406,5 +434,9 @@ enum ostp_trust_line ostp_trust_line(const char *line, size_t len,
  * apart from wrong passwords. */
 int ostp_pw_hash(char out[128], const char *pw, size_t pw_len);
 bool ostp_pw_verify(const char *hash, const char *pw, size_t pw_len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -25,6 +25,7 @@ int ostp_server_new(ostp_session **out, const struct ostp_server_config *cfg,
 	s->u.s.spw_default = cfg->spw_default & OSTP_SPW_DEFINED;
 	s->u.s.spw_permitted = cfg->spw_permitted & OSTP_SPW_DEFINED;
 	s->u.s.resource_ok = true;
+	s->keylog = cfg->keylog;
 	s->u.s.max_auth_attempts = cfg->max_auth_attempts ? cfg->max_auth_attempts : 3;
 	if (cfg->max_pap_rounds)
 		s->max_pap_rounds = cfg->max_pap_rounds;

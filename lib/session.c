@@ -3,6 +3,7 @@
  * Session plumbing common to both roles: byte intake and frame reassembly,
  * message chaining, the output queue, timers and the authenticated close.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,27 @@ void ostp_session_free(ostp_session *s)
 	free(s);
 }
 
+/* "OSTP_TRAFFIC_KEY " epk_c " c2s " generation " " key, and the NUL */
+#define KEYLOG_LINE_MAX (17u + 64u + 5u + 10u + 1u + 64u + 1u)
+
+/* One key-log line for the key a direction has just installed. */
+static void keylog_key(ostp_session *s, bool tx)
+{
+	char line[KEYLOG_LINE_MAX], id[2 * OSTP_PUBKEY_LEN + 1], key[2 * 32 + 1];
+	const struct ostp_dir *d = tx ? &s->tx : &s->rx;
+	bool c2s = tx == (s->role == OSTP_ROLE_CLIENT);
+
+	if (!s->keylog.line)
+		return;
+	sodium_bin2hex(id, sizeof(id), s->keylog_id, sizeof(s->keylog_id));
+	sodium_bin2hex(key, sizeof(key), d->key, sizeof(d->key));
+	snprintf(line, sizeof(line), "OSTP_TRAFFIC_KEY %s %s %u %s", id, c2s ? "c2s" : "s2c",
+		 (unsigned)(tx ? s->gen_tx : s->gen_rx), key);
+	s->keylog.line(s->keylog.ctx, line);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(line, sizeof(line));
+}
+
 int ostp_set_keys(ostp_session *s, const struct ostp_keys *k)
 {
 	bool client = s->role == OSTP_ROLE_CLIENT;
@@ -125,6 +147,13 @@ int ostp_set_keys(ostp_session *s, const struct ostp_keys *k)
 		return err;
 	}
 	s->keys = true;
+	if (s->keylog.line) {
+		/* both roles hold the SR at the start of hs: epk_c follows
+		 * its options byte */
+		memcpy(s->keylog_id, s->hs + 1, sizeof(s->keylog_id));
+		keylog_key(s, client);    /* c2s first, in both roles */
+		keylog_key(s, !client);
+	}
 	return OSTP_OK;
 }
 
@@ -362,7 +391,11 @@ static int on_common(ostp_session *s, uint8_t type, const uint8_t *p, size_t len
 		if (len != 0)
 			return ostp_fail(s, OSTP_E_LEN, ev);
 		err = ostp_dir_rekey(&s->rx);
-		return err ? ostp_fail(s, err, ev) : OSTP_OK;
+		if (err)
+			return ostp_fail(s, err, ev);
+		s->gen_rx++;
+		keylog_key(s, false);
+		return OSTP_OK;
 	}
 	if (len > OSTP_ECHO_MAX)
 		return ostp_fail(s, OSTP_E_LEN, ev);
@@ -689,6 +722,8 @@ static int rekey_tx(ostp_session *s, uint64_t now)
 	err = ostp_dir_rekey(&s->tx);
 	if (err)
 		return err;
+	s->gen_tx++;
+	keylog_key(s, true);
 	s->last_rekey_ms = now;
 	return OSTP_OK;
 }

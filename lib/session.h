@@ -144,6 +144,12 @@ struct ostp_session {
 	uint64_t member_tx, member_rx;
 	struct ostp_member member;
 
+	/* Key log (ostp.h): off while keylog.line is NULL; epk_c names the
+	 * session in its lines, gen_* count each direction's rekeys. */
+	struct ostp_keylog keylog;
+	uint8_t keylog_id[OSTP_PUBKEY_LEN];
+	uint32_t gen_tx, gen_rx;
+
 	/* Server: bytes received while a password check is pending, read in
 	 * order once it is answered (hold[hold_off..hold_len)). */
 	uint8_t *hold;

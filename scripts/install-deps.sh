@@ -9,8 +9,14 @@ PACKAGES=(
 	clang libclang-rt-14-dev            # make fuzz (libFuzzer)
 	libsodium-dev libmnl-dev libconfuse-dev
 	libssl-dev                          # OpenSSL's libcrypto: AES-GCM of frames (make AEAD=openssl)
+	libpam0g-dev                        # Linux-PAM: pam_service (ostpd links -lpam)
+	libpam-modules db-util              # PAM tests: pam_userdb over a database made with db_load
 	check valgrind                      # make check, make valgrind
+	dpkg-dev lintian adduser            # make deb, tests/install/test_deb.sh
+	systemd man-db                      # systemd-analyze verify of the unit and its man: links
 	iproute2 iputils-ping iperf3 nftables procps jq python3 kmod ethtool
+	bash-completion                     # tests/netns/test_completion.sh
+	tshark                              # tests/netns/test_dissector.sh (scripts/wireshark/ostp.lua)
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -19,6 +25,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common (from tshark) asks whether non-root users may capture:
+# no, and no question.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 # Another apt run (unattended-upgrades) may hold the lock for a while.
 APT=(apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3)
 

@@ -11,6 +11,7 @@
 #include "authq.h"
 #include "evloop.h"
 #include "log.h"
+#include "pamcheck.h"
 
 struct authq {
 	struct ev_watch w;       /* first: the eventfd's watch */
@@ -35,6 +36,21 @@ static void push(struct auth_job **list, struct auth_job *job)
 	*list = job;
 }
 
+/* A name outside the trusted users list never reaches PAM: a stranger
+ * must not be able to lock out system accounts (pam_faillock) or load
+ * the directory server through the VPN.  Its answer waits as long as a
+ * PAM check would instead. */
+static void check_pam(struct auth_job *job)
+{
+	job->ok = false;
+	if (!job->trusted) {
+		pamcheck_pace();
+		return;
+	}
+	job->ok = pamcheck(job->pam_service, job->pam_confdir, job->user, job->rhost, job->pass,
+			   job->pass_len, job->why, sizeof(job->why)) == PAMCHECK_OK;
+}
+
 static void *worker(void *arg)
 {
 	struct authq *q = arg;
@@ -51,9 +67,11 @@ static void *worker(void *arg)
 		job = q->todo;
 		q->todo = job->next;
 		pthread_mutex_unlock(&q->lock);
-		/* verify even an untrusted name: the time taken says nothing */
-		job->ok = ostp_pw_verify(job->hash[0] ? job->hash : NULL, job->pass, job->pass_len) &&
-			  job->trusted;
+		if (job->pam_service)
+			check_pam(job);
+		else	/* verify even an untrusted name: the time taken says nothing */
+			job->ok = ostp_pw_verify(job->hash[0] ? job->hash : NULL, job->pass,
+						 job->pass_len) && job->trusted;
 		sodium_memzero(job->pass, sizeof(job->pass));
 		pthread_mutex_lock(&q->lock);
 		push(&q->done, job);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * Argon2id password checks off the event loop.  One check costs tens of
- * milliseconds on purpose; done inline it would stall every session.  A
+ * Password checks off the event loop: Argon2id against the password file,
+ * or a PAM stack.  One Argon2id check costs tens of milliseconds on
+ * purpose, and a PAM stack may wait on a directory server; done inline
+ * either would stall every session.  A
  * worker thread runs them from a bounded queue and wakes the loop through
  * an eventfd; the loop then answers the session, if it still exists.
  */
@@ -29,6 +31,12 @@ struct auth_job {
 	size_t pass_len;
 	char hash[128];          /* "" for an unknown or untrusted user */
 	bool trusted;
+	/* Set: PAM decides (pamcheck.h) and hash is unused; the strings
+	 * belong to the configuration, which outlives the workers. */
+	const char *pam_service;
+	const char *pam_confdir;
+	char rhost[64];          /* the client's address, for PAM_RHOST */
+	char why[160];           /* what PAM said, for the log */
 	uint64_t queued_ms;      /* when it was submitted */
 	bool ok;                 /* the worker's verdict */
 	struct admit_login login;/* counted against its source and user until done */

@@ -7,7 +7,7 @@
  * is non-blocking.
  *
  * Who calls whom, top to bottom, never back up: main -> ctlsock -> ocs,
- * upstream -> mesh -> listener, dialer, authq, admit, rtable -> tunio ->
+ * upstream -> mesh -> listener, dialer, authq, pamcheck, admit, rtable -> tunio ->
  * fwd -> link -> evloop.  mesh (the member role) sits below upstream,
  * which hands it the OCS session's member records.  Calls upward go through callbacks the upper module
  * installed (link_ops, listener and dialer callbacks, authq's done).

@@ -19,6 +19,7 @@
 
 #include "daemon.h"
 #include "identity.h"
+#include "keylog.h"
 #include "log.h"
 #include "privdrop.h"
 
@@ -173,6 +174,9 @@ static int start(struct ostpd *d)
 	rc = evloop_init(&d->loop);
 	if (rc < 0)
 		return rc;
+	/* before any session exists, and before the privilege drop */
+	if ((rc = keylog_open(d->cfg.key_log)) < 0)
+		return rc;
 	d->loop.busy_poll_us = d->cfg.busy_poll_us;
 	if ((rc = link_set_init(&d->links, &d->loop)) < 0 || (rc = fwd_init(&d->fwd)) < 0)
 		return rc;
@@ -211,6 +215,7 @@ static void shutdown_all(struct ostpd *d)
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 	evloop_close(&d->loop);
+	keylog_close();
 	sodium_memzero(d->id_sk, sizeof(d->id_sk));
 	config_free(&d->cfg);
 }
@@ -249,6 +254,11 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (check_only) {
+		if (d.cfg.key_log[0])
+			fprintf(stderr, "ostpd: warning: key_log is ON: the traffic keys of every "
+				"session go to %s, and anyone who can read that file decrypts "
+				"those sessions; for debugging captures only, never in "
+				"production\n", d.cfg.key_log);
 		config_print(&d.cfg, stdout);
 		config_free(&d.cfg);
 		return 0;

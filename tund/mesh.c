@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "identity.h"
+#include "keylog.h"
 #include "log.h"
 #include "mesh.h"
 #include "ptable.h"
@@ -206,6 +207,7 @@ static int on_dial(struct dial_target *t, int fd)
 		.timing = mesh_timing(m),
 		.outq_max = LINK_OUTQ_MAX,
 		.identity_sk = m->d->id_sk,
+		.keylog = keylog_hook(),
 	};
 	struct mesh_link *ml = new_mesh_link(m);
 	ostp_session *s;
@@ -257,6 +259,7 @@ static void on_accept(struct listener *l, int fd, const struct sockaddr_storage 
 		.spw_permitted = m->spw,
 		.timing = mesh_timing(m),
 		.outq_max = LINK_OUTQ_MAX,
+		.keylog = keylog_hook(),
 	};
 	char ep[ENDPOINT_STRLEN];
 	struct mesh_link *ml;

@@ -16,7 +16,9 @@
 
 #include "clock.h"
 #include "authq.h"
+#include "pamcheck.h"
 #include "identity.h"
+#include "keylog.h"
 #include "daemon.h"
 #include "log.h"
 #include "passwd.h"
@@ -72,6 +74,7 @@ static int new_session(struct ostpd *d, ostp_session **s)
 		.spw_permitted = sv->spw & (uint16_t)~SPW_PRIVILEGED,
 		.timing.handshake_ms = sv->handshake_timeout * 1000u,
 		.outq_max = LINK_OUTQ_MAX,
+		.keylog = keylog_hook(),
 	};
 	int err = ostp_server_new(s, &sc, NULL, ev_now(&d->loop));
 
@@ -233,6 +236,11 @@ static void on_auth_request(struct srv_link *sl, const struct ostp_event *ev)
 	job->pass_len = ev->password_len;
 	memcpy(job->pass, ev->password, ev->password_len);
 	job->trusted = d->srv.trust && ostp_trust_contains(d->srv.trust, ev->username);
+	if (d->cfg.server.pam_service[0]) {
+		job->pam_service = d->cfg.server.pam_service;
+		job->pam_confdir = d->cfg.server.pam_confdir;
+		pamcheck_rhost(sl->k.endpoint, job->rhost, sizeof(job->rhost));
+	}
 	hash = job->trusted && d->srv.pw ? pwfile_lookup(d->srv.pw, ev->username) : NULL;
 	if (hash)
 		snprintf(job->hash, sizeof(job->hash), "%s", hash);
@@ -252,7 +260,7 @@ static void on_auth_done(void *ctx, struct auth_job *job)
 	const struct ostpd_user *u = find_user(d, job->user);
 	uint16_t permitted = u ? u->spw : (uint16_t)(d->cfg.server.spw & ~SPW_PRIVILEGED);
 	uint64_t now = mono_ms();
-	char line[LINK_ENDPOINT_MAX + 200], b64[IDENTITY_B64_LEN];
+	char line[LINK_ENDPOINT_MAX + 300], b64[IDENTITY_B64_LEN];
 	struct srv_link *sl = NULL;
 	uint8_t key[32];
 	int err;
@@ -297,6 +305,7 @@ static void on_auth_done(void *ctx, struct auth_job *job)
 	} else {
 		snprintf(line, sizeof(line), "%s: rejected user %s: %s", sl->k.endpoint, job->user,
 			 !job->trusted ? "not in the trusted users list"
+			 : job->pam_service ? job->why
 			 : !job->hash[0] ? "no password set" : "wrong password");
 		admit_note(d->srv.admit, sl->adm.src, ADMIT_EV_FAILED, line, now);
 		/* already penalized for the failure */
@@ -489,6 +498,8 @@ int ocs_start(struct ostpd *d)
 			return rc;
 		}
 	}
+	if (sv->pam_service[0])
+		pamcheck_announce(sv->pam_service, sv->pam_confdir);
 	check_nofile(d);
 	if (members_new(&d->srv.members, &d->loop, &d->cfg, d->srv.trust) < 0) {
 		log_error("member list: out of memory");

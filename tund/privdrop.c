@@ -53,6 +53,8 @@ static int syscall_failed(char *err, size_t errlen, const char *fmt, ...)
 int privdrop(const char *user, char *err, size_t errlen)
 {
 	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
 
 	if (user == NULL || user[0] == '\0')
 		return 0;
@@ -76,14 +78,20 @@ int privdrop(const char *user, char *err, size_t errlen)
 	 * and CAP_NET_ADMIN could never be raised again. */
 	if (prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
 		return syscall_failed(err, errlen, "prctl(PR_SET_KEEPCAPS)");
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
 	/* Supplementary groups first (root's would otherwise survive), then
-	 * the group while still allowed to change it, then the user. */
-	if (setgroups(0, NULL) < 0)
-		return syscall_failed(err, errlen, "setgroups");
-	if (setgid(pw->pw_gid) < 0)
-		return syscall_failed(err, errlen, "setgid(%lu)", (unsigned long)pw->pw_gid);
-	if (setuid(pw->pw_uid) < 0)
-		return syscall_failed(err, errlen, "setuid(%lu)", (unsigned long)pw->pw_uid);
+	 * the group while still allowed to change it, then the user.  The
+	 * user's own groups from the group database, as a login would have
+	 * them: that is how an operator grants ostpd read access to what a
+	 * PAM module reads (group shadow for pam_unix), since the setuid and
+	 * setgid helpers do not work under NO_NEW_PRIVS. */
+	if (initgroups(user, gid) < 0)
+		return syscall_failed(err, errlen, "initgroups(%s)", user);
+	if (setgid(gid) < 0)
+		return syscall_failed(err, errlen, "setgid(%lu)", (unsigned long)gid);
+	if (setuid(uid) < 0)
+		return syscall_failed(err, errlen, "setuid(%lu)", (unsigned long)uid);
 	if (keep_net_admin() < 0)
 		return syscall_failed(err, errlen, "capset");
 	/* An inherited ambient set would hand capabilities to anything the

@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
-/* user == "" does nothing.  0, or -errno with a message in err. */
+/* Takes user's uid, group and supplementary groups (those the group
+ * database lists for it, root's dropped), keeping only CAP_NET_ADMIN.
+ * user == "" does nothing.  0, or -errno with a message in err. */
 int privdrop(const char *user, char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "endpoint.h"
 #include "identity.h"
+#include "keylog.h"
 #include "knownhosts.h"
 #include "log.h"
 #include "prefix.h"
@@ -68,6 +69,7 @@ static int make_session(struct ostpd *d, const char *endpoint, ostp_session **s)
 		.timing.keepalive_ms = cl->keepalive * 1000u,
 		.timing.dead_ms = cl->dead_after * 1000u,
 		.outq_max = LINK_OUTQ_MAX,
+		.keylog = keylog_hook(),
 	};
 	int known, err;
 

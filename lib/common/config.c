@@ -204,6 +204,26 @@ static int cb_username(cfg_t *cfg, cfg_opt_t *opt, const char *value,
 	return pass(value, result);
 }
 
+/* A PAM service is a file name in the PAM directory: no '/' or "..", and
+ * nothing a shell or a log line would stumble over. */
+static int cb_pam_service(cfg_t *cfg, cfg_opt_t *opt, const char *value,
+			  void *result)
+{
+	size_t n = strlen(value);
+	bool ok = n < 64 && value[0] != '.' && value[0] != '-';
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (value[i] >= 'a' && value[i] <= 'z') || (value[i] >= 'A' && value[i] <= 'Z') ||
+		     (value[i] >= '0' && value[i] <= '9') || value[i] == '.' || value[i] == '_' ||
+		     value[i] == '-';
+	if (!ok) {
+		opt_error(cfg, opt, "'%s' is not a PAM service name (up to 63 of A-Z a-z 0-9 "
+			  ". _ -, not starting with '.' or '-')", value);
+		return -1;
+	}
+	return pass(value, result);
+}
+
 static int cb_log(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	if (name_index(log_names, 2, value) < 0) {
@@ -407,6 +427,17 @@ static int server_done(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "server: listen takes at most %d endpoints", CONFIG_LISTEN_MAX);
 		return -1;
 	}
+	/* password_file has a default, so only one given in the file
+	 * contradicts PAM: the operator meant one of the two. */
+	if (cfg_getstr(s, "pam_service")[0] &&
+	    (cfg_getopt(s, "password_file")->flags & CFGF_MODIFIED)) {
+		cfg_error(cfg, "server: password_file and pam_service exclude each other");
+		return -1;
+	}
+	if (!cfg_getstr(s, "pam_service")[0] && cfg_getstr(s, "pam_confdir")[0]) {
+		cfg_error(cfg, "server: pam_confdir needs pam_service");
+		return -1;
+	}
 	return 0;
 }
 
@@ -510,6 +541,8 @@ static cfg_opt_t server_opts[] = {
 	CFG_STR_LIST_CB("listen", "{\"0.0.0.0:7000\"}", CFGF_NONE, cb_endpoint),
 	CFG_STR_CB("trust_file", "/etc/ostp/trusted_users", CFGF_NONE, cb_path),
 	CFG_STR_CB("password_file", "/etc/ostp/passwords", CFGF_NONE, cb_path),
+	CFG_STR_CB("pam_service", "", CFGF_NONE, cb_pam_service),
+	CFG_STR_CB("pam_confdir", "", CFGF_NONE, cb_path_or_empty),
 	CFG_BOOL("require_auth", cfg_true, CFGF_NONE),
 	CFG_STR_LIST_CB("spw", SPW_DEFAULT, CFGF_NONE, cb_spw),
 	CFG_INT_CB("max_sessions", 1024, CFGF_NONE, cb_int),
@@ -581,6 +614,7 @@ static cfg_opt_t top_opts[] = {
 	CFG_STR_CB("log_level", "info", CFGF_NONE, cb_log_level),
 	CFG_STR_CB("control_dir", "/run/ostp", CFGF_NONE, cb_path),
 	CFG_STR_CB("identity_key", "/etc/ostp/identity.key", CFGF_NONE, cb_path),
+	CFG_STR_CB("key_log", "", CFGF_NONE, cb_path_or_empty),
 	CFG_SEC("server", server_opts, CFGF_NONE),
 	CFG_SEC("client", client_opts, CFGF_NONE),
 	CFG_SEC("peer", peer_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
@@ -659,6 +693,7 @@ static bool convert_user(cfg_t *u, struct ostpd_user *out)
 static bool convert_server(cfg_t *s, struct ostpd_server *out)
 {
 	size_t n = cfg_size(s, "listen");
+	bool pam;
 
 	out->require_auth = cfg_getbool(s, "require_auth");
 	out->spw = get_spw(s);
@@ -677,8 +712,11 @@ static bool convert_server(cfg_t *s, struct ostpd_server *out)
 	out->max_sources = (unsigned)cfg_getint(s, "max_sources");
 	if (!get_prefixes(s, "penalty_exempt", &out->penalty_exempt, &out->n_penalty_exempt))
 		return false;
+	pam = cfg_getstr(s, "pam_service")[0] != '\0';
 	if (!dup_str(&out->trust_file, cfg_getstr(s, "trust_file")) ||
-	    !dup_str(&out->password_file, cfg_getstr(s, "password_file")))
+	    !dup_str(&out->password_file, pam ? "" : cfg_getstr(s, "password_file")) ||
+	    !dup_str(&out->pam_service, cfg_getstr(s, "pam_service")) ||
+	    !dup_str(&out->pam_confdir, cfg_getstr(s, "pam_confdir")))
 		return false;
 	out->listen = calloc(n, sizeof(*out->listen));
 	if (!out->listen)
@@ -779,7 +817,8 @@ static bool convert(cfg_t *cfg, struct ostpd_config *out)
 							   cfg_getstr(cfg, "log_level"));
 	if (!dup_str(&out->user_name, cfg_getstr(cfg, "user_name")) ||
 	    !dup_str(&out->control_dir, cfg_getstr(cfg, "control_dir")) ||
-	    !dup_str(&out->identity_key, cfg_getstr(cfg, "identity_key")))
+	    !dup_str(&out->identity_key, cfg_getstr(cfg, "identity_key")) ||
+	    !dup_str(&out->key_log, cfg_getstr(cfg, "key_log")))
 		return false;
 
 	out->has_server = ld->server_seen > 0;
@@ -1093,7 +1132,13 @@ static void print_server(FILE *fp, const struct ostpd_server *s)
 					buf, sizeof(buf)));
 	fprintf(fp, " }\n");
 	put_key_str(fp, 1, "trust_file", s->trust_file);
-	put_key_str(fp, 1, "password_file", s->password_file);
+	if (s->pam_service[0]) {
+		put_key_str(fp, 1, "pam_service", s->pam_service);
+		if (s->pam_confdir[0])
+			put_key_str(fp, 1, "pam_confdir", s->pam_confdir);
+	} else {
+		put_key_str(fp, 1, "password_file", s->password_file);
+	}
 	put_bool(fp, 1, "require_auth", s->require_auth);
 	put_spw(fp, 1, s->spw);
 	put_uint(fp, 1, "max_sessions", s->max_sessions);
@@ -1183,6 +1228,9 @@ void config_print(const struct ostpd_config *c, FILE *fp)
 	put_key_str(fp, 0, "log_level", level_names[c->log_level]);
 	put_key_str(fp, 0, "control_dir", c->control_dir);
 	put_key_str(fp, 0, "identity_key", c->identity_key);
+	/* only when set: a debugging aid, never part of a normal setup */
+	if (c->key_log && c->key_log[0])
+		put_key_str(fp, 0, "key_log", c->key_log);
 	if (c->has_server)
 		print_server(fp, &c->server);
 	if (c->has_client)
@@ -1198,9 +1246,12 @@ void config_free(struct ostpd_config *c)
 	free(c->user_name);
 	free(c->control_dir);
 	free(c->identity_key);
+	free(c->key_log);
 	free(c->server.listen);
 	free(c->server.trust_file);
 	free(c->server.password_file);
+	free(c->server.pam_service);
+	free(c->server.pam_confdir);
 	free(c->server.penalty_exempt);
 	for (size_t i = 0; i < c->server.n_users; i++)
 		free(c->server.users[i].allowed_ips);

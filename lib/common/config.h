@@ -43,7 +43,9 @@ struct ostpd_server {
 	struct endpoint *listen;
 	size_t n_listen;
 	char *trust_file;
-	char *password_file;
+	char *password_file;                  /* "" when pam_service is set */
+	char *pam_service;                    /* "" = the password file */
+	char *pam_confdir;                    /* "" = the system's PAM directory */
 	bool require_auth;
 	uint16_t spw;                         /* supported OSTP_SPW_* bits */
 	unsigned max_sessions;
@@ -122,6 +124,7 @@ struct ostpd_config {
 	enum ostpd_log_level log_level;
 	char *control_dir;
 	char *identity_key;
+	char *key_log;                        /* "" = off; see ostpd.conf(5) */
 	bool has_server;
 	struct ostpd_server server;
 	bool has_client;

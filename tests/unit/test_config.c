@@ -219,12 +219,15 @@ START_TEST(server_defaults)
 	ck_assert_int_eq(c.log_level, OSTPD_LOG_INFO);
 	ck_assert_str_eq(c.control_dir, "/run/ostp");
 	ck_assert_str_eq(c.identity_key, "/etc/ostp/identity.key");
+	ck_assert_str_eq(c.key_log, "");   /* no key log unless asked for */
 	ck_assert(c.has_server);
 	ck_assert(!c.has_client);
 	ck_assert_uint_eq(c.server.n_listen, 1);
 	check_endpoint(&c.server.listen[0], "0.0.0.0:7000");
 	ck_assert_str_eq(c.server.trust_file, "/etc/ostp/trusted_users");
 	ck_assert_str_eq(c.server.password_file, "/etc/ostp/passwords");
+	ck_assert_str_eq(c.server.pam_service, "");
+	ck_assert_str_eq(c.server.pam_confdir, "");
 	ck_assert(c.server.require_auth);
 	ck_assert_uint_eq(c.server.spw, OSTP_SPW_CONFIG | OSTP_SPW_IPV4 |
 			  OSTP_SPW_IPV6);
@@ -397,6 +400,8 @@ static void eq_server(const struct ostpd_server *a, const struct ostpd_server *b
 		eq_endpoint(&a->listen[i], &b->listen[i]);
 	ck_assert_str_eq(a->trust_file, b->trust_file);
 	ck_assert_str_eq(a->password_file, b->password_file);
+	ck_assert_str_eq(a->pam_service, b->pam_service);
+	ck_assert_str_eq(a->pam_confdir, b->pam_confdir);
 	ck_assert_int_eq(a->require_auth, b->require_auth);
 	ck_assert_uint_eq(a->spw, b->spw);
 	ck_assert_uint_eq(a->max_sessions, b->max_sessions);
@@ -463,6 +468,7 @@ static void eq_config(const struct ostpd_config *a, const struct ostpd_config *b
 	ck_assert_int_eq(a->log_level, b->log_level);
 	ck_assert_str_eq(a->control_dir, b->control_dir);
 	ck_assert_str_eq(a->identity_key, b->identity_key);
+	ck_assert_str_eq(a->key_log, b->key_log);
 	ck_assert_int_eq(a->has_server, b->has_server);
 	if (a->has_server)
 		eq_server(&a->server, &b->server);
@@ -481,6 +487,34 @@ static void eq_config(const struct ostpd_config *a, const struct ostpd_config *b
 	}
 }
 
+/* With a PAM service the password file is not read at all: no default
+ * path is left for the daemon or ostpctl to use. */
+START_TEST(pam_service)
+{
+	struct ostpd_config c;
+
+	load_ok(&c, "server {\n\tpam_service = \"ostp\"\n"
+		"\tpam_confdir = \"/etc/ostp/pam.d\"\n}\n");
+	ck_assert_str_eq(c.server.pam_service, "ostp");
+	ck_assert_str_eq(c.server.pam_confdir, "/etc/ostp/pam.d");
+	ck_assert_str_eq(c.server.password_file, "");
+	config_free(&c);
+
+	load_ok(&c, "server {\n\tpam_service = \"ostp\"\n}\n");
+	ck_assert_str_eq(c.server.pam_service, "ostp");
+	ck_assert_str_eq(c.server.pam_confdir, "");
+	ck_assert_str_eq(c.server.password_file, "");
+	config_free(&c);
+
+	/* empty: the password file, as when the key is absent */
+	load_ok(&c, "server {\n\tpam_service = \"\"\n"
+		"\tpassword_file = \"/etc/ostp/p\"\n}\n");
+	ck_assert_str_eq(c.server.pam_service, "");
+	ck_assert_str_eq(c.server.password_file, "/etc/ostp/p");
+	config_free(&c);
+}
+END_TEST
+
 static const char *const roundtrip_confs[] = {
 	full_conf,
 	"server {}\n",
@@ -491,6 +525,11 @@ static const char *const roundtrip_confs[] = {
 	mesh_conf,
 	/* a member that only dials, everything else its default */
 	MESH_HEAD "\tmesh {}\n}\n",
+	/* passwords through PAM: no password_file may be printed */
+	"server {\n pam_service = \"ostp\"\n pam_confdir = \"/etc/ostp/pam.d\"\n}\n",
+	"server {\n pam_service = \"ostp-vpn_1.x\"\n}\n",
+	/* a key log, printed only when set */
+	"key_log = \"/var/tmp/ostp keys\"\nserver {}\n",
 };
 
 START_TEST(print_roundtrip)
@@ -536,6 +575,8 @@ struct bad {
 };
 
 static const struct bad bad_confs[] = {
+	{ "key_log = \"keys.txt\"\nserver {}\n",
+	  1, "key_log: 'keys.txt' is not an absolute path" },
 	/* values, reported on the value's own line */
 	{ "server {}\naddress = { \"198.18.1.1/24\",\n\t\"198.18.1.300/24\" }\n",
 	  3, "address: '198.18.1.300/24' is not an address or prefix" },
@@ -618,6 +659,23 @@ static const struct bad bad_confs[] = {
 	  "user_name: 'no:body' is not a valid user name" },
 	{ "server {\n\tmax_sessions = 0\n}\n", 2,
 	  "server: max_sessions: 0 is outside 1..1000000" },
+	/* PAM */
+	{ "server {\n\tpassword_file = \"/etc/ostp/passwords\"\n"
+	  "\tpam_service = \"ostp\"\n}\n", 4,
+	  "server: password_file and pam_service exclude each other" },
+	{ "server {\n\tpam_service = \"ostp\"\n"
+	  "\tpassword_file = \"/etc/ostp/p\"\n}\n", 4,
+	  "server: password_file and pam_service exclude each other" },
+	{ "server {\n\tpam_confdir = \"/etc/ostp/pam.d\"\n}\n", 3,
+	  "server: pam_confdir needs pam_service" },
+	{ "server {\n\tpam_service = \"../shadow\"\n}\n", 2,
+	  "server: pam_service: '../shadow' is not a PAM service name" },
+	{ "server {\n\tpam_service = \"pam.d/ostp\"\n}\n", 2,
+	  "server: pam_service: 'pam.d/ostp' is not a PAM service name" },
+	{ "server {\n\tpam_service = \"-ostp\"\n}\n", 2,
+	  "server: pam_service: '-ostp' is not a PAM service name" },
+	{ "server {\n\tpam_service = \"ostp\"\n\tpam_confdir = \"pam.d\"\n}\n", 3,
+	  "server: pam_confdir: 'pam.d' is not an absolute path" },
 	/* the mesh section */
 	{ MESH_HEAD "\tmesh {\n\t\tkeepalive_ms = 2000\n\t}\n}\n", 6,
 	  "mesh: dead_ms must be longer than keepalive_ms" },
@@ -728,6 +786,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, mesh_full);
 	tcase_add_test(tc, small_mtu_without_ipv6);
 	tcase_add_test(tc, environment_and_escapes);
+	tcase_add_test(tc, pam_service);
 	tcase_add_loop_test(tc, print_roundtrip, 0,
 			    sizeof(roundtrip_confs) / sizeof(roundtrip_confs[0]));
 	tcase_add_test(tc, sample_files);

@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static const char *why(int code)
 	switch (code) {
 	case E_PRIVDROP:      return "privdrop() failed";
 	case E_STILL_ROOT:    return "uid or gid still 0, or not nobody's";
-	case E_GROUPS:        return "supplementary groups left";
+	case E_GROUPS:        return "supplementary groups are not nobody's own";
 	case E_SETUID_WORKS:  return "setuid(0) succeeded after the drop";
 	case E_CAPGET:        return "capget failed";
 	case E_NO_NET_ADMIN:  return "CAP_NET_ADMIN not effective";
@@ -85,10 +86,15 @@ static int drop_to_nobody(void)
 	struct passwd *pw = getpwnam("nobody");
 	uid_t want_uid = pw->pw_uid;
 	gid_t want_gid = pw->pw_gid;
-	gid_t extra[2] = { 0, 4 };
+	gid_t extra[2] = { 0, 4 }, want[64], got[64];
+	int n_want = 64, n_got;
 	char err[256] = "";
 	int fd, mark = 1;
 
+	/* nobody's groups as the group database lists them: what it must
+	 * end with, whatever root had */
+	if (getgrouplist("nobody", want_gid, want, &n_want) < 0)
+		return E_SETUP;
 	/* Root's supplementary groups, so there is something to clear. */
 	if (setgroups(2, extra) != 0)
 		return E_SETUP;
@@ -99,8 +105,19 @@ static int drop_to_nobody(void)
 	if (getuid() == 0 || geteuid() == 0 || getgid() == 0 || getegid() == 0 ||
 	    getuid() != want_uid || getgid() != want_gid)
 		return E_STILL_ROOT;
-	if (getgroups(0, NULL) != 0)
+	n_got = getgroups(64, got);
+	if (n_got < 0 || n_got > n_want)
 		return E_GROUPS;
+	for (int i = 0; i < n_got; i++) {
+		bool listed = false;
+
+		if (got[i] == 0)
+			return E_GROUPS;
+		for (int j = 0; j < n_want; j++)
+			listed = listed || got[i] == want[j];
+		if (!listed)
+			return E_GROUPS;
+	}
 	if (setuid(0) == 0 || seteuid(0) == 0)
 		return E_SETUID_WORKS;
 	memset(data, 0, sizeof(data));

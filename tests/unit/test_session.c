@@ -1297,6 +1297,95 @@ START_TEST(timers)
 }
 END_TEST
 
+/* ---- key log ------------------------------------------------------------ */
+
+struct keylog_rec {
+	char lines[8][192];
+	size_t n;
+};
+
+static void keylog_line(void *ctx, const char *line)
+{
+	struct keylog_rec *r = ctx;
+
+	ck_assert_uint_lt(r->n, 8);
+	ck_assert_uint_lt(strlen(line), sizeof(r->lines[0]));
+	strcpy(r->lines[r->n++], line);
+}
+
+/* Line i of r says direction dir, generation gen and key, for the session
+ * whose SR is sr. */
+static void keylog_check(const struct keylog_rec *r, size_t i, const uint8_t *sr,
+			 const char *dir, unsigned gen, const uint8_t key[32])
+{
+	char id[65], hex[65], want[192];
+
+	ck_assert_uint_lt(i, r->n);
+	sodium_bin2hex(id, sizeof(id), sr + 1, 32);
+	sodium_bin2hex(hex, sizeof(hex), key, 32);
+	snprintf(want, sizeof(want), "OSTP_TRAFFIC_KEY %s %s %u %s", id, dir, gen, hex);
+	ck_assert_str_eq(r->lines[i], want);
+}
+
+/* The key log names each direction's key once installed, and each rekey:
+ * the very keys the sessions seal and open with, for the session whose SR
+ * is on the wire; without a hook nothing is logged. */
+START_TEST(key_log)
+{
+	struct pair p;
+	struct ostp_client_config cc = client_cfg(OSTP_SPW_IPV4);
+	struct ostp_server_config sc = server_cfg();
+	struct keylog_rec cl = { .n = 0 }, sl = { .n = 0 };
+	uint8_t c2s0[32], s2c0[32], c2s1[32], s2c1[32];
+	static const char label[] = "OSTP/1 rekey";
+	struct ostp_event ev;
+
+	cc.timing.dead_ms = sc.timing.dead_ms = 200000;
+	cc.keylog = (struct ostp_keylog){ keylog_line, &cl };
+	sc.keylog = (struct ostp_keylog){ keylog_line, &sl };
+	run(&p, &cc, &sc);
+	ck_assert(ostp_session_established(p.c.s));
+	ck_assert_uint_eq(cl.n, 2);
+	ck_assert_uint_eq(sl.n, 2);
+	memcpy(c2s0, p.c.s->tx.key, 32);
+	memcpy(s2c0, p.c.s->rx.key, 32);
+	ck_assert_mem_eq(p.s.s->rx.key, c2s0, 32);
+	/* both sides log the same two lines, c2s first */
+	keylog_check(&cl, 0, p.c.wire, "c2s", 0, c2s0);
+	keylog_check(&cl, 1, p.c.wire, "s2c", 0, s2c0);
+	keylog_check(&sl, 0, p.c.wire, "c2s", 0, c2s0);
+	keylog_check(&sl, 1, p.c.wire, "s2c", 0, s2c0);
+
+	p.now += 120000;
+	ck_assert_int_eq(ostp_tick(p.c.s, p.now, &ev), 0);
+	ck_assert_int_eq(ostp_tick(p.s.s, p.now, &ev), 0);
+	pair_pump(&p);
+	ck_assert_int_eq(ostp_send(p.c.s, OSTP_MSG_DATA, (const uint8_t *)"x", 1), 0);
+	pair_pump(&p);
+	ck_assert_uint_eq(p.s.last_msg[0], 'x');
+	crypto_generichash(c2s1, 32, (const uint8_t *)label, sizeof(label) - 1, c2s0, 32);
+	crypto_generichash(s2c1, 32, (const uint8_t *)label, sizeof(label) - 1, s2c0, 32);
+	ck_assert_mem_eq(p.c.s->tx.key, c2s1, 32);
+	ck_assert_uint_eq(cl.n, 4);
+	ck_assert_uint_eq(sl.n, 4);
+	/* the sender logs when it switches, the receiver when it follows */
+	keylog_check(&cl, 2, p.c.wire, "c2s", 1, c2s1);
+	keylog_check(&sl, 2, p.c.wire, "s2c", 1, s2c1);
+	keylog_check(&cl, 3, p.c.wire, "s2c", 1, s2c1);
+	keylog_check(&sl, 3, p.c.wire, "c2s", 1, c2s1);
+	pair_free(&p);
+
+	/* no hook: a full session, nothing logged anywhere */
+	cl.n = sl.n = 0;
+	cc.keylog = (struct ostp_keylog){ NULL, &cl };
+	sc.keylog = (struct ostp_keylog){ NULL, &sl };
+	run(&p, &cc, &sc);
+	ck_assert(ostp_session_established(p.c.s));
+	ck_assert_uint_eq(cl.n + sl.n, 0);
+	pair_free(&p);
+}
+END_TEST
+
 START_TEST(handshake_timeout)
 {
 	struct ostp_server_config sc = server_cfg();
@@ -2230,6 +2319,7 @@ Suite *session_suite(void)
 	tcase_add_test(hs, timers);
 	tcase_add_test(hs, echo_probe);
 	tcase_add_test(hs, handshake_timeout);
+	tcase_add_test(hs, key_log);
 	tcase_add_test(tm, tamper_options);
 	tcase_add_test(tm, tamper_padding);
 	tcase_add_test(tm, tamper_server_ephemeral);
