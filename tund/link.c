@@ -102,6 +102,7 @@ void link_close(struct link *k, uint8_t reason, const char *why)
 		return;
 	k->dead = true;
 	k->set->n_dead++;
+	k->close_reason = reason;
 	if (!ostp_session_closed(k->s))
 		ostp_close(k->s, reason);
 	/* best effort: the authenticated CLOSE, if the socket takes it */
@@ -164,6 +165,7 @@ static void on_event(struct link *k, const struct ostp_event *ev)
 		return;
 	case OSTP_EV_CLOSED:
 		describe_close(why, sizeof(why), ev);
+		k->peer_closed = ev->peer_closed;
 		link_close(k, ev->close_reason, why);
 		return;
 	case OSTP_EV_MESSAGE:

@@ -77,6 +77,8 @@ struct link {
 	bool shedding;                   /* held the TUN too long: drop until drained */
 	bool standby;                    /* authenticated, not yet trusted with traffic (a
 					  * mesh link being probed): forwarding passes it by */
+	bool peer_closed;                /* the peer sent an authenticated CLOSE ... */
+	uint8_t close_reason;            /* ... with this reason, or the one we sent */
 	uint64_t created_ms, established_ms;
 	uint16_t spw;
 	struct counters ctr;

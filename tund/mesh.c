@@ -336,6 +336,10 @@ static void accept_key(struct mesh_link *ml, struct mesh_peer *p)
 	ml->verdict_pending = false;
 	ev_timer_cancel(&m->d->loop, &ml->probe);
 	if (!p->link && !p->out && links_in_use(m) >= conf(m)->max_links) {
+		if (!p->cap_logged)
+			log_info("mesh: %s: link refused: max_links (%u) reached; relaying through the OCS",
+				 p->name, conf(m)->max_links);
+		p->cap_logged = true;
 		ostp_server_identity_reply(k->s, true);
 		link_close(k, OSTP_CLOSE_RESOURCE, "mesh link cap reached");
 		return;
@@ -491,6 +495,7 @@ static void on_established(struct mesh_link *ml)
 			return;
 	}
 	p->link = ml;
+	p->cap_logged = false;
 	p->delay_passed = false;
 	p->idle = false;
 	p->last_pkts = 0;
@@ -587,7 +592,20 @@ static void mesh_close(struct link *k, const char *why)
 	p->tx_bytes += k->ctr.tx_bytes;
 	p->drop_source += k->ctr.drop_source;
 	snprintf(p->last_error, sizeof(p->last_error), "%s", why);
-	if (p->direct && p->out) {
+	/* Idle, here or at the other end: not dialed again until traffic
+	 * asks for it (mesh_relayed).  The other end closes an idle link
+	 * with a clean CLOSE(NORMAL), whatever our own idle_timeout; it
+	 * closes a duplicate the same way, but then our own dial is under
+	 * way and takes over. */
+	if ((k->peer_closed && k->close_reason == OSTP_CLOSE_NORMAL && !p->out) ||
+	    (c->idle_timeout && now_of(m) - p->active_ms >= c->idle_timeout * 500ull))
+		p->idle = true;
+	if (p->direct && p->idle) {
+		p->direct = false;
+		p->path_changes++;
+		log_info("mesh: %s: link closed (%s): idle, relaying through the OCS until traffic needs it",
+			 p->name, why);
+	} else if (p->direct && p->out) {
 		/* both dialed: the other end settled the pair first and closed
 		 * this one; ours, under way, takes over (no path was lost) */
 		p->direct = false;
@@ -606,10 +624,6 @@ static void mesh_close(struct link *k, const char *why)
 	} else {
 		log_info("mesh: %s at %s: closed before carrying traffic: %s", p->name, k->endpoint, why);
 	}
-	/* the other side's idle close looks like any close: a link that
-	 * carried nothing for half the idle time is taken as idle too */
-	if (c->idle_timeout && now_of(m) - p->active_ms >= c->idle_timeout * 500ull)
-		p->idle = true;
 	stop_dialing(m, p);
 	consider(m, p);
 }
@@ -876,6 +890,10 @@ void mesh_ocs_member(struct ostpd *d, const struct ostp_member *mr)
 	case MESHLIST_SYNCED:
 		while ((p = meshlist_take_unseen(&m->list)))
 			drop_peer(m, p, "not on the OCS's new member list: links closed");
+		/* a member the new list repeats unchanged may be dialable now
+		 * (the list is fresh again) */
+		for (p = m->list.head; p; p = p->next)
+			consider(m, p);
 		log_info("mesh: member list synced: %zu other members", m->list.n);
 		return;
 	}
@@ -889,8 +907,10 @@ void mesh_relayed(struct ostpd *d, int family, const uint8_t *dst)
 	if (!p || p->link || p->out || p->dial_on)
 		return;
 	if (p->idle) {
+		/* the answers come through the OCS too, so both ends want the
+		 * link: the usual rule (lower key first) avoids two dials */
 		p->idle = false;
-		p->delay_passed = true;   /* the side with traffic dials */
+		p->delay_passed = !m->listening;
 	}
 	consider(m, p);
 }

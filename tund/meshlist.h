@@ -49,6 +49,7 @@ struct mesh_peer {
 	bool dial_on;                    /* dial is initialised and not stopped */
 	bool delay_passed;               /* the higher key's wait for the lower's dial is over */
 	bool idle;                       /* closed for want of traffic: dial again on demand */
+	bool cap_logged;                 /* its link refused at max_links was logged */
 	uint64_t direct_since_ms, handshake_ms, active_ms, last_pkts;
 	uint32_t failovers, path_changes, refused;
 	uint64_t rx_bytes, tx_bytes;     /* of links already closed */

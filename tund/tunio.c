@@ -140,6 +140,11 @@ static void on_readable(struct ev_watch *w, uint32_t events)
 		fd = fwd_from_tun(&d->fwd, tun->pkt + OSTP_VNET_HDR_LEN, (size_t)n - OSTP_VNET_HDR_LEN);
 		if (fd.action != FWD_TO_LINK) {
 			tun->ctr.drop_noroute++;
+			/* no OCS to relay it: a member whose link closed for
+			 * want of traffic is dialed all the same */
+			if (fd.action == FWD_DROP_NOROUTE && tun->relayed)
+				tell_relayed(d, tun->pkt + OSTP_VNET_HDR_LEN,
+					     (size_t)n - OSTP_VNET_HDR_LEN);
 			continue;
 		}
 		if (fd.to == d->fwd.fallback && tun->relayed)
