@@ -272,10 +272,10 @@ no_mesh_conns || fail "1: a mesh connection appeared while idle"
 ok "1: 5 s idle: no dial, no link, no mesh connection"
 
 # Dial on demand: ping ann -> bob for 6 s, twice the idle time.  The
-# first echoes go through the OCS while ann dials bob; then the link
-# carries them.  Every echo must be answered.  bob's first replies go
-# through the OCS too, so bob may dial as well: two links that meet are
-# settled (one closed), which is no loss of the path.
+# first echoes go through the OCS, and so do bob's first replies, so both
+# want the link: the usual order decides who dials (the lower key at
+# once, the higher after dial_delay_ms); then the link carries them.
+# Every echo must be answered.
 mark_logs "${MEMBERS[@]}"
 ocs_counters
 RX0=${OCS_RXP[ann]} TX0=${OCS_TXP[bob]}
@@ -294,14 +294,15 @@ RELAYED=$((OCS_RXP[ann] - RX0))
 { [ "$RELAYED" -ge 1 ] && [ $((OCS_TXP[bob] - TX0)) -ge 1 ]; } ||
 	fail "1: the first echoes did not go through the OCS (ann's session +$RELAYED rx, bob's +$((OCS_TXP[bob] - TX0)) tx)"
 [ "$RELAYED" -lt 30 ] || fail "1: the OCS received $RELAYED packets from ann: all 30 echoes relayed"
-[ "$(since ann "mesh: dialing bob at ")" -ge 1 ] || fail "1: ann did not dial bob"
+[ $(($(since ann "mesh: dialing bob at ") + $(since bob "mesh: dialing ann at "))) -ge 1 ] ||
+	fail "1: neither ann nor bob dialed the other"
 log_has ann "mesh: bob: direct via " "${MARK[ann]}" || fail "1: ann logged no direct path to bob"
 for pair in ann:bob bob:ann; do
 	a=${pair%:*} b=${pair#*:}
 	[ "$(since "$a" "mesh: $b: (direct path lost|$IDLE_CLOSE)")" = 0 ] ||
 		fail "1: $a closed its link to $b while the ping ran: $(lines "$a" "mesh: $b: (direct path lost|$IDLE_CLOSE)")"
 done
-ok "1: ping ann -> bob: 30/30 answered, $RELAYED through the OCS first, ann dialed bob, direct after $T_DIRECT ms (limit 5000), no close during 6 s of traffic"
+ok "1: ping ann -> bob: 30/30 answered, $RELAYED through the OCS first, the lower key dialed, direct after $T_DIRECT ms (limit 5000), no close during 6 s of traffic"
 
 # The link outlives the last echo by the idle time: still direct 2.5 s
 # after it, relay within 6 s.
